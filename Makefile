@@ -1,0 +1,40 @@
+# denoise - run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON_SYSTEM ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+# Folder laid out as train/NAME, test/NAME, real/NAME (the data registry's layout; a mirror works too).
+DATA_DIR ?= data
+export DENOISE_DATA_DIR ?= $(DATA_DIR)
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-slow lint models-table tune-bilateral docs
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## Create .venv and install denoise with its test tools (CPU torch 2.13.0)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON_SYSTEM) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: install ## Run the fast test suite (CPU, a few minutes)
+	$(PYTHON) -m pytest
+
+test-slow: install ## Run the slow tests too
+	$(PYTHON) -m pytest -m ""
+
+lint: install ## Check style with ruff
+	$(PYTHON) -m ruff check denoise tests
+
+models-table: install ## Measure parameters and GMACs/MP of every registered model -> results/models.md
+	$(PYTHON) -m denoise.models --out results/models.md
+
+tune-bilateral: install ## Tune the bilateral filter on training images, evaluate on CBSD68 (DATA_DIR=...)
+	$(PYTHON) -m denoise.baselines.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68
+
+docs: install ## Copy the generated tables from results/ into README.md
+	$(PYTHON) -m denoise.docs

@@ -1,0 +1,56 @@
+"""Generated documentation stays in sync, and the cost profiler counts what it should."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from denoise.docs import main as docs_main
+from denoise.docs import render
+from denoise.models.__main__ import configurations
+from denoise.models.profile import count_parameters, gmacs_per_megapixel
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_generated_blocks_match_results():
+    assert docs_main(["--readme", str(ROOT / "README.md"), "--check"]) == 0
+
+
+def test_render_replaces_block_body(tmp_path):
+    (tmp_path / "numbers.md").write_text("| a | 1 |\n")
+    text = "intro\n<!-- generated from numbers.md by `make x` -->\nold\n<!-- end generated -->\noutro\n"
+    assert (
+        render(text, tmp_path)
+        == "intro\n<!-- generated from numbers.md by `make x` -->\n| a | 1 |\n<!-- end generated -->\noutro\n"
+    )
+
+
+def test_render_missing_source_names_it(tmp_path):
+    text = "<!-- generated from nothing.md by `make x` -->\n<!-- end generated -->"
+    with pytest.raises(FileNotFoundError, match="nothing.md"):
+        render(text, tmp_path)
+
+
+class _OneConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, noisy, sigma):
+        return self.conv(noisy)
+
+
+def test_gmacs_counts_a_known_convolution():
+    # a 3x3 conv from 3 to 8 channels costs 3 * 8 * 9 = 216 MACs per pixel; one megapixel is 2**20 pixels
+    assert gmacs_per_megapixel(_OneConv(), channels=3, size=64) == pytest.approx(216 * 2**20 / 1e9)
+    assert count_parameters(_OneConv()) == 3 * 8 * 9 + 8
+
+
+def test_configurations_cover_every_model_and_encoding():
+    configs = configurations()
+    assert {(c["name"], c["encoding"]) for c in configs} == {
+        (name, encoding) for name in ("unet", "convnext_unet") for encoding in ("space_to_depth", "dct", "haar")
+    }
+    assert {c.get("downsample") for c in configs if c["name"] == "unet"} == {"maxpool", "strided", "haar"}
