@@ -34,7 +34,7 @@ models-table: install ## Measure parameters and GMACs/MP of every registered mod
 	$(PYTHON) -m denoise.models --out results/models.md
 
 tune-bilateral: install ## Tune the bilateral filter on training images, evaluate on CBSD68 (DATA_DIR=...)
-	$(PYTHON) -m denoise.baselines.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68
+	$(PYTHON) -m denoise.baselines.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68 && $(MAKE) docs
 
 docs: install ## Copy the generated tables from results/ into README.md
 	$(PYTHON) -m denoise.docs

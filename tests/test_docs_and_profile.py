@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import torch
 from torch import nn
 
 from denoise.docs import main as docs_main

@@ -1,0 +1,1 @@
+"""Image sets: listing and reading the benchmark folders."""
