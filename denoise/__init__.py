@@ -7,3 +7,7 @@ Public entry points:
 """
 
 __version__ = "0.1.0"
+
+from denoise.denoiser import Denoiser  # noqa: E402
+
+__all__ = ["Denoiser", "__version__"]

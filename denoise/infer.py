@@ -1,0 +1,166 @@
+"""``python -m denoise.infer INPUT... --sigma S``: denoise image files at full resolution.
+
+Inputs are files, folders (their images) or glob patterns. Outputs go to ``<stem>_denoised.<ext>`` beside
+each input, or to ``-o`` (a file for one input, else a folder). Inputs are never modified or overwritten;
+an existing output is kept unless ``--overwrite``. Bit depth, grey/colour, alpha, orientation and ICC
+profile are kept. Exit code 0 when every image was written, 1 when only some were, 2 when none or on a
+usage error; every error is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import torch
+from tqdm import tqdm
+
+from denoise.checkpoint import CheckpointError
+from denoise.denoiser import METHODS, Denoiser, check_sigma_value
+from denoise.io import READ_SUFFIXES, ImageFileError, read_image, write_image
+from denoise.tiling import DEFAULT_OVERLAP, check_tile
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command line; the message says what to do."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m denoise.infer", description=__doc__.split("\n\n")[0])
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("-o", "--output", type=Path, help="output file (one input) or folder")
+    parser.add_argument("--sigma", type=float, required=True, help="noise std on the [0, 1] scale (0.1 ~ 25.5/255)")
+    parser.add_argument("--method", choices=sorted(METHODS), help="a classical method instead of the network")
+    parser.add_argument("--checkpoint", type=Path, help="a denoise checkpoint (default: the shipped models)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
+    parser.add_argument("--tile", type=int, help="tile size, a multiple of 32 (default: from image size and memory)")
+    parser.add_argument(
+        "--overlap", type=int, default=DEFAULT_OVERLAP, help=f"tile overlap (default {DEFAULT_OVERLAP})"
+    )
+    parser.add_argument("--ensemble", action="store_true", help="average the 8 flips/rotations (x8 slower)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
+    return parser
+
+
+def expand_inputs(patterns: list[str]) -> list[Path]:
+    """Files, folder contents and glob matches, in order, without duplicates."""
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
+            if not images:
+                raise UsageError(f"{path}: folder holds no images ({', '.join(READ_SUFFIXES)})")
+            found += images
+        elif path.exists():
+            found.append(path)
+        elif glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise UsageError(f"{pattern}: no file matches this pattern")
+            found += matches
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(found))
+
+
+def plan_outputs(inputs: list[Path], output: Path | None) -> list[Path]:
+    """Output path of each input (see the module docstring)."""
+    if output is not None and output.suffix and output.suffix.lower() not in READ_SUFFIXES and not output.is_dir():
+        raise UsageError(
+            f"-o {output}: {output.suffix} is not a supported format ({', '.join(READ_SUFFIXES)}); "
+            "for a folder, create it first or give a name without an extension"
+        )
+    if output is not None and output.suffix.lower() in READ_SUFFIXES and not output.is_dir():
+        if len(inputs) > 1:
+            raise UsageError(f"-o {output} names one file, but there are {len(inputs)} inputs: give a folder")
+        return [output]
+    folder_for = (lambda path: output) if output is not None else (lambda path: path.parent)
+    return [folder_for(path) / f"{path.stem}_denoised{path.suffix}" for path in inputs]
+
+
+def make_denoiser(args: argparse.Namespace) -> Denoiser:
+    if args.method and args.checkpoint:
+        raise UsageError("--method and --checkpoint exclude each other: choose one")
+    if args.tile is not None:
+        check_tile(args.tile, args.overlap)
+    if args.method:
+        return Denoiser.from_method(args.method, device=args.device)
+    path = str(args.checkpoint) if args.checkpoint else None
+    return Denoiser.from_checkpoint(path, device=args.device, tile=args.tile, overlap=args.overlap)
+
+
+def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool) -> float:
+    """Denoise one file into ``target``; returns its megapixels."""
+    image = read_image(source)
+    bar = tqdm(desc=source.name, unit="tile", leave=False, disable=not show_tiles)
+    try:
+        result = denoiser(image.to_float(), args.sigma, ensemble=args.ensemble, progress=bar.update)
+    finally:
+        bar.close()
+    write_image(target, image.with_pixels_from_float(result))
+    return image.pixels.shape[0] * image.pixels.shape[1] / 1e6
+
+
+def run(args: argparse.Namespace) -> int:
+    check_sigma_value(args.sigma)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+    inputs = expand_inputs(args.inputs)
+    targets = plan_outputs(inputs, args.output)
+    resolved_inputs = {path.resolve() for path in inputs}
+    denoiser = make_denoiser(args)
+
+    interactive = sys.stderr.isatty() and not args.quiet
+    start, megapixels, written, failed = time.perf_counter(), 0.0, 0, 0
+    for source, target in tqdm(list(zip(inputs, targets, strict=True)), unit="image", disable=not interactive):
+        if target.resolve() in resolved_inputs:
+            print(f"error: {target}: output would overwrite an input; choose another -o", file=sys.stderr)
+            failed += 1
+            continue
+        if target.exists() and not args.overwrite:
+            print(f"skipped: {target} exists (use --overwrite to replace it)", file=sys.stderr)
+            continue
+        try:
+            megapixels += denoise_file(denoiser, source, target, args, interactive)
+            written += 1
+        except (ImageFileError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+    seconds = time.perf_counter() - start
+    if written and not args.quiet:
+        rate = f" ({seconds / megapixels:.2f} s/MP)" if megapixels else ""
+        print(
+            f"denoised {written} image(s), {megapixels:.2f} MP in {seconds:.1f} s{rate} with {denoiser.name}"
+            + (f"; {failed} failed" if failed else ""),
+            file=sys.stderr,
+        )
+    if failed:
+        return EXIT_PARTIAL if written else EXIT_FAILED
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (UsageError, CheckpointError, ImageFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
