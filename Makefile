@@ -8,7 +8,7 @@ DATA_DIR ?= data
 export DENOISE_DATA_DIR ?= $(DATA_DIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint models-table tune-bilateral docs
+.PHONY: help install demo test test-slow lint bench models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	touch $@
 
+demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
+	$(PYTHON) -m denoise.demo
+
 test: install ## Run the fast test suite (CPU, a few minutes)
 	$(PYTHON) -m pytest
 
@@ -29,6 +32,9 @@ test-slow: install ## Run the slow tests too
 
 lint: install ## Check style with ruff
 	$(PYTHON) -m ruff check denoise tests
+
+bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP -> results/bench.md
+	$(PYTHON) -m denoise.bench && $(MAKE) docs
 
 models-table: install ## Measure parameters and GMACs/MP of every registered model -> results/models.md
 	$(PYTHON) -m denoise.models --out results/models.md

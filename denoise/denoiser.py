@@ -151,7 +151,7 @@ class Denoiser:
                 raise ValueError(f"sigma map of shape {sigma_map.shape} does not match the image {array.shape}")
             sigma = torch.from_numpy(sigma_map.reshape(*sigma_map.shape[:2], -1)).permute(2, 0, 1)[None]
         result = self._denoise_batch(batch, sigma, ensemble, progress)
-        return result[0].permute(1, 2, 0).reshape(array.shape).numpy()
+        return result[0].permute(1, 2, 0).numpy().reshape(array.shape)  # a view: no full-size copy
 
     def _denoise_batch(self, noisy: torch.Tensor, sigma, ensemble: bool, progress) -> torch.Tensor:
         if noisy.ndim != 4:
@@ -171,7 +171,8 @@ class Denoiser:
             image = noisy[index : index + 1].to(self.device, torch.float32)
             image_sigma = sigma if maps is None else maps[min(index, maps.shape[0] - 1) :][:1]
             outputs.append(self._denoise_one(function, image, image_sigma, ensemble, progress))
-        return torch.cat(outputs).to(noisy.device, noisy.dtype)
+        result = outputs[0] if len(outputs) == 1 else torch.cat(outputs)  # no copy of a single image
+        return result.to(noisy.device, noisy.dtype)
 
     @staticmethod
     def _denoise_one(function: ImageFunction, image, sigma, ensemble: bool, progress) -> torch.Tensor:

@@ -191,19 +191,19 @@ def tiled_apply(
         pending.clear()
 
     def finish_rows(until: int) -> None:
-        """Normalise and write out rows [band_top, until), then slide the accumulator down."""
-        nonlocal band_top, accumulator
+        """Normalise and write out rows [band_top, until), then slide the accumulator up, all in place."""
+        nonlocal band_top
         count = until - band_top
         if count <= 0:
             return
-        norm = torch.outer(row_norm[band_top:until], col_norm).to(device)  # (count, W_pad)
-        rows_out = accumulator[:, :count] / norm  # (C, count, W_pad)
+        finished = accumulator[:, :count]  # (C, count, W_pad)
+        finished /= torch.outer(row_norm[band_top:until], col_norm).to(device)
         stop = min(until, height)
         if stop > band_top:
-            output[0, :, band_top:stop] = rows_out[:, : stop - band_top, :width].to(image.dtype)
-        shifted = torch.zeros_like(accumulator)
-        shifted[:, : rows.tile - count] = accumulator[:, count:]
-        accumulator = shifted
+            output[0, :, band_top:stop] = finished[:, : stop - band_top, :width]  # cast to the image dtype
+        carried = accumulator[:, count:].clone()  # the rows the next band still adds to (about the overlap)
+        accumulator.zero_()
+        accumulator[:, : carried.shape[1]] = carried
         band_top = until
 
     for row_index, col_index, top, left in iterate_tiles(rows, cols):

@@ -1,0 +1,42 @@
+"""The demo and the benchmark worker run end to end on small inputs."""
+
+import json
+
+import numpy as np
+
+from denoise import bench, demo
+from denoise.io import read_image
+from denoise.metrics import psnr
+
+
+def test_demo_writes_side_by_side_and_improves_psnr(tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISE_CHECKPOINTS", str(tmp_path / "none"))  # no shipped model: bilateral, said so
+    assert demo.main(["--out", str(tmp_path)]) == 0
+    clean = read_image(tmp_path / "clean.png").pixels
+    noisy = read_image(tmp_path / "noisy.png").pixels
+    denoised = read_image(tmp_path / "denoised.png").pixels
+    assert psnr(clean, denoised) > psnr(clean, noisy) + 5
+    side_by_side = read_image(tmp_path / "side_by_side.png").pixels
+    assert side_by_side.shape == (512 + demo.CAPTION_HEIGHT, 3 * 512 + 2 * 8, 3)
+
+
+def test_bench_worker_reports_times_and_memory(tmp_path, capsys):
+    bench.make_test_image(64, 96, tmp_path / "in.png")
+    assert read_image(tmp_path / "in.png").pixels.shape == (64, 96, 3)
+    bench.main(
+        [
+            "--worker",
+            "--image",
+            str(tmp_path / "in.png"),
+            "--output",
+            str(tmp_path / "out.png"),
+            "--threads",
+            "1",
+            "--method",
+            "bilateral",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out.strip())
+    assert report["total_seconds"] >= report["denoise_seconds"] > 0
+    assert report["peak_rss_mib"] > 0
+    assert np.array_equal(read_image(tmp_path / "out.png").pixels.shape, (64, 96, 3))
