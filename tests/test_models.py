@@ -5,7 +5,7 @@ import io
 import pytest
 import torch
 
-from denoise.models import ResidualDenoiser, create_model, list_models
+from denoise.models import ResidualDenoiser, create_model, list_models, register_model
 from denoise.models.blocks import DOWNSAMPLERS
 from denoise.transforms import list_encodings
 
@@ -104,9 +104,19 @@ def test_padding_multiple_covers_the_total_downsampling():
     assert create_model("unet", widths=(8, 16)).pad_multiple == 32
 
 
-def test_model_config_is_recorded():
-    model = create_model("convnext_unet", encoding="haar", widths=(8, 16), kernel_size=5)
-    assert model.model_config == {"name": "convnext_unet", "encoding": "haar", "widths": (8, 16), "kernel_size": 5}
+def test_model_config_is_recorded_in_full():
+    model = create_model("convnext_unet", encoding="haar", widths=[8, 16], kernel_size=5)
+    assert model.model_config == {
+        "name": "convnext_unet",
+        "channels": 3,
+        "encoding": "haar",
+        "encoding_options": None,
+        "widths": (8, 16),
+        "downsample": "maxpool",
+        "blocks_per_level": 2,
+        "kernel_size": 5,
+    }
+    assert create_model(**model.model_config).model_config == model.model_config
 
 
 def test_errors_name_what_to_fix():
@@ -118,5 +128,7 @@ def test_errors_name_what_to_fix():
         create_model("unet", downsample="avg")
     with pytest.raises(ValueError, match="bad arguments for model 'unet'"):
         create_model("unet", depth=3)
+    with pytest.raises(ValueError, match="registered twice"):
+        register_model("unet")(type("Other", (), {}))
     with pytest.raises(ValueError, match="denoises 3-channel images, got 1"):
         create_model("unet", widths=(8, 16))(torch.zeros(1, 1, 8, 8), 0.1)

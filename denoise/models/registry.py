@@ -1,4 +1,4 @@
-"""One registry of denoising networks: ``@register_model`` factories, ``create_model``, ``list_models``."""
+"""One registry of denoising networks: ``@register_model(name)``, ``create_model``, ``list_models``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from torch import nn
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 
-def register_model(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Register ``factory`` under its function name. Decorator."""
-    name = factory.__name__
-    if name in _MODELS:
-        raise ValueError(f"model {name!r} is registered twice")
-    _MODELS[name] = factory
-    return factory
+def register_model(name: str) -> Callable[[type], type]:
+    """Class decorator: register a network class under ``name``."""
+
+    def register(model_class: type) -> type:
+        if name in _MODELS:
+            raise ValueError(f"model {name!r} is registered twice")
+        _MODELS[name] = model_class
+        return model_class
+
+    return register
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -28,14 +31,12 @@ def list_models(pattern: str = "*") -> list[str]:
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build the registered model ``name``.
 
-    The returned module carries ``model_config = {"name": name, **kwargs}``, enough to rebuild it
+    The returned module carries ``model_config = {"name": name, **all its arguments}``, enough to rebuild it
     (``create_model(**model.model_config)``): checkpoints store it beside the weights.
     """
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
     try:
-        model = _MODELS[name](**kwargs)
+        return _MODELS[name](**kwargs)
     except TypeError as error:
         raise ValueError(f"bad arguments for model {name!r}: {error}") from None
-    model.model_config = {"name": name, **kwargs}
-    return model

@@ -1,4 +1,8 @@
-"""The registered networks: factories that assemble encoding + UNet body into a residual denoiser."""
+"""The registered networks: encoding + UNet body assembled into a residual denoiser.
+
+They are classes (not factory functions) so that LightningCLI can build them from a config's
+``class_path``; each records its full configuration in ``model_config``.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +17,30 @@ from denoise.models.unet import BlockFactory, UNet
 from denoise.transforms.encodings import create_encoding
 
 
-def _residual_unet(
-    channels: int,
-    encoding: str,
-    encoding_options: dict[str, Any] | None,
-    widths: Sequence[int],
-    downsample: str,
-    make_block: BlockFactory,
-) -> ResidualDenoiser:
-    if channels < 1:
-        raise ValueError(f"channels must be >= 1 (1 grey, 3 RGB), got {channels}")
-    encoder = create_encoding(encoding, **(encoding_options or {}))
-    coefficients = channels * encoder.expansion
-    body = UNet(coefficients + channels, coefficients, widths, make_block, downsample)
-    return ResidualDenoiser(encoder, body, channels)
+class _ResidualUNet(ResidualDenoiser):
+    """Encoding -> UNet body with ``make_block`` -> residual; the shared assembly of the registered models."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        channels: int,
+        encoding: str,
+        encoding_options: dict[str, Any] | None,
+        widths: Sequence[int],
+        downsample: str,
+        make_block: BlockFactory,
+    ) -> None:
+        if channels < 1:
+            raise ValueError(f"channels must be >= 1 (1 grey, 3 RGB), got {channels}")
+        encoder = create_encoding(encoding, **(encoding_options or {}))
+        coefficients = channels * encoder.expansion
+        body = UNet(coefficients + channels, coefficients, widths, make_block, downsample)
+        super().__init__(encoder, body, channels)
+        self.model_config = config
 
 
-@register_model
-def unet(
-    channels: int = 3,
-    encoding: str = "space_to_depth",
-    encoding_options: dict[str, Any] | None = None,
-    widths: Sequence[int] = (32, 64, 128, 256),
-    downsample: str = "maxpool",
-) -> ResidualDenoiser:
+@register_model("unet")
+class UNetDenoiser(_ResidualUNet):
     """Plain UNet: two 3x3 conv + LeakyReLU(0.2) per level, ``downsample`` between levels.
 
     Args:
@@ -45,22 +49,53 @@ def unet(
         widths: channels per level; their count is the depth.
         downsample: ``maxpool``, ``strided`` (2x2 conv, stride 2) or ``haar`` (DWT + 1x1 conv).
     """
-    return _residual_unet(channels, encoding, encoding_options, widths, downsample, ConvBlock)
+
+    def __init__(
+        self,
+        channels: int = 3,
+        encoding: str = "space_to_depth",
+        encoding_options: dict[str, Any] | None = None,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        downsample: str = "maxpool",
+    ) -> None:
+        config = {
+            "name": "unet",
+            "channels": channels,
+            "encoding": encoding,
+            "encoding_options": encoding_options,
+            "widths": tuple(widths),
+            "downsample": downsample,
+        }
+        super().__init__(config, channels, encoding, encoding_options, widths, downsample, ConvBlock)
 
 
-@register_model
-def convnext_unet(
-    channels: int = 3,
-    encoding: str = "space_to_depth",
-    encoding_options: dict[str, Any] | None = None,
-    widths: Sequence[int] = (32, 64, 128, 256),
-    downsample: str = "maxpool",
-    blocks_per_level: int = 2,
-    kernel_size: int = 7,
-) -> ResidualDenoiser:
+@register_model("convnext_unet")
+class ConvNeXtUNetDenoiser(_ResidualUNet):
     """The UNet skeleton with ConvNeXt blocks (depthwise ``kernel_size`` conv, LN, 1x1 x2 + GELU + 1x1).
 
-    Args: as :func:`unet`, plus ``blocks_per_level`` ConvNeXt blocks per level and their ``kernel_size``.
+    Args: as :class:`UNetDenoiser`, plus ``blocks_per_level`` ConvNeXt blocks per level and their
+    ``kernel_size``.
     """
-    make_block = functools.partial(ConvNeXtStage, depth=blocks_per_level, kernel_size=kernel_size)
-    return _residual_unet(channels, encoding, encoding_options, widths, downsample, make_block)
+
+    def __init__(
+        self,
+        channels: int = 3,
+        encoding: str = "space_to_depth",
+        encoding_options: dict[str, Any] | None = None,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        downsample: str = "maxpool",
+        blocks_per_level: int = 2,
+        kernel_size: int = 7,
+    ) -> None:
+        config = {
+            "name": "convnext_unet",
+            "channels": channels,
+            "encoding": encoding,
+            "encoding_options": encoding_options,
+            "widths": tuple(widths),
+            "downsample": downsample,
+            "blocks_per_level": blocks_per_level,
+            "kernel_size": kernel_size,
+        }
+        make_block = functools.partial(ConvNeXtStage, depth=blocks_per_level, kernel_size=kernel_size)
+        super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block)
