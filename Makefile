@@ -8,7 +8,10 @@ DATA_DIR ?= data
 export DENOISE_DATA_DIR ?= $(DATA_DIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow lint bench models-table tune-bilateral docs
+DATA_SETS ?= CBSD432 CBSD68 Kodak24 BSD68 Set12 RNI6
+DATA_MIRROR ?=
+
+.PHONY: help install data demo test test-slow lint bench models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -20,6 +23,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	touch $@
+
+data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA_MIRROR=../shared/datasets)
+	$(PYTHON) -m denoise.data fetch $(DATA_SETS) --root $(DATA_DIR) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
 	$(PYTHON) -m denoise.demo

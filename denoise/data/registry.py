@@ -1,0 +1,94 @@
+"""The named image sets: where they come from, their licences and the checksum of every file.
+
+A set lives in ``<data root>/<split>/<name>`` (see :func:`denoise.data.images.data_root`). Files are listed
+with their SHA-256 in ``checksums.json`` beside this module, recorded from the public sources; a fetched or
+mirrored file must match it. Sets whose files are not recorded yet (DIV2K's archive, McMaster) cannot be
+fetched: put their images in the folder yourself, or pass any folder path where a set name is accepted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+
+_FFDNET = "https://raw.githubusercontent.com/cszn/FFDNet/master/testsets"
+_BSDS_LICENCE = "Berkeley Segmentation Dataset: free for non-commercial research and educational use"
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """A named image set."""
+
+    name: str
+    split: str  # "train", "test" or "real"
+    base_url: str  # files are fetched from f"{base_url}/{file name}"
+    licence: str
+    description: str
+    grey: bool = False
+    files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
+
+    @property
+    def folder(self) -> str:
+        return f"{self.split}/{self.name}"
+
+
+@functools.lru_cache(maxsize=1)
+def _checksums() -> dict[str, dict[str, str]]:
+    return json.loads(resources.files("denoise.data").joinpath("checksums.json").read_text())
+
+
+def _set(name: str, split: str, base_url: str, licence: str, description: str, grey: bool = False) -> ImageSet:
+    return ImageSet(name, split, base_url, licence, description, grey, _checksums().get(name, {}))
+
+
+REGISTRY: dict[str, ImageSet] = {
+    image_set.name: image_set
+    for image_set in (
+        _set(
+            "CBSD432",
+            "train",
+            "https://raw.githubusercontent.com/Magauiya/Extended_SURE/master/Dataset/CBSD432",
+            _BSDS_LICENCE,
+            "432 colour BSDS500 images (train + test minus CBSD68), 481x321 JPEG",
+        ),
+        _set(
+            "DIV2K",
+            "train",
+            "https://data.vision.ee.ethz.ch/cvl/DIV2K",
+            "DIV2K: academic research use only",
+            "800 2K-resolution training images (optional, large; archive DIV2K_train_HR.zip, not checksummed)",
+        ),
+        _set("CBSD68", "test", f"{_FFDNET}/CBSD68", _BSDS_LICENCE, "68 colour BSD images, the colour AWGN benchmark"),
+        _set(
+            "Kodak24",
+            "test",
+            f"{_FFDNET}/Kodak24",
+            "Kodak Lossless True Color Image Suite: free to use",
+            "24 Kodak photos, the 500x500 crops used by FFDNet",
+        ),
+        _set(
+            "McMaster",
+            "test",
+            f"{_FFDNET}/McMaster",
+            "McMaster colour set: research use",
+            "18 500x500 colour crops (checksums not recorded yet)",
+        ),
+        _set(
+            "BSD68", "test", f"{_FFDNET}/BSD68", _BSDS_LICENCE, "68 grey BSD images, the grey AWGN benchmark", grey=True
+        ),
+        _set(
+            "Set12", "test", f"{_FFDNET}/Set12", "classic test images: research use", "12 grey test images", grey=True
+        ),
+        _set("RNI6", "real", f"{_FFDNET}/RNI6", "research use", "6 photos with real, unknown noise (no ground truth)"),
+    )
+}
+
+
+def get_set(name: str) -> ImageSet:
+    """The registered set called ``name`` (case-insensitive)."""
+    for key, image_set in REGISTRY.items():
+        if key.lower() == name.lower():
+            return image_set
+    raise ValueError(f"unknown data set {name!r}; registered sets: {', '.join(REGISTRY)} (or give a folder path)")

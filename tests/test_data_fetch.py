@@ -1,0 +1,135 @@
+"""Fetching image sets: from a local HTTP server on 127.0.0.1 (never the outside network) or a mirror."""
+
+import hashlib
+import http.server
+import threading
+from functools import partial
+
+import pytest
+
+from denoise.data.__main__ import main as data_main
+from denoise.data.fetch import COMPLETE_MARKER, FetchError, fetch, is_present
+from denoise.data.registry import REGISTRY, ImageSet, get_set
+
+FILES = {"a.png": b"first image bytes" * 100, "b.png": b"second image" * 50, "c.png": b"third" * 10}
+
+
+def _image_set(base_url: str, files=FILES) -> ImageSet:
+    checksums = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+    return ImageSet("Tiny", "test", base_url, "test licence", "three small files", files=checksums)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    truncate: set = set()  # names whose response is cut short, as by a dropped connection
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        name = self.path.rsplit("/", 1)[-1]
+        path = self.directory + "/" + name
+        try:
+            content = open(path, "rb").read()
+        except OSError:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content[: len(content) // 2] if name in self.truncate else content)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    for name, content in FILES.items():
+        (served / name).write_bytes(content)
+    _Handler.truncate = set()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/sets/Tiny"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_verifies_and_marks_present(tmp_path, server):
+    _, url = server
+    root = tmp_path / "data"
+    folder = fetch(_image_set(url), root, progress=False)
+    assert folder == root / "test" / "Tiny" and is_present(_image_set(url), root)
+    assert {p.name for p in folder.iterdir()} == {*FILES, COMPLETE_MARKER}
+    assert all((folder / name).read_bytes() == content for name, content in FILES.items())
+
+
+def test_present_set_needs_no_network(tmp_path, server):
+    _, url = server
+    fetch(_image_set(url), tmp_path, progress=False)
+    assert fetch(_image_set("http://127.0.0.1:9/unreachable"), tmp_path, progress=False) == tmp_path / "test" / "Tiny"
+
+
+def test_corrupted_file_fails_and_is_not_present(tmp_path, server):
+    served, url = server
+    (served / "b.png").write_bytes(b"tampered")
+    with pytest.raises(FetchError, match="b.png: checksum mismatch"):
+        fetch(_image_set(url), tmp_path, progress=False)
+    assert not is_present(_image_set(url), tmp_path)
+    assert not (tmp_path / "test" / "Tiny").exists()
+
+
+def test_interrupted_download_never_counts_and_resumes(tmp_path, server):
+    served, url = server
+    _Handler.truncate = {"c.png"}
+    with pytest.raises(FetchError):
+        fetch(_image_set(url), tmp_path, progress=False)
+    assert not is_present(_image_set(url), tmp_path) and not (tmp_path / "test" / "Tiny").exists()
+    partial_folder = tmp_path / "test" / ".Tiny.partial"
+    assert (partial_folder / "a.png").is_file()  # verified files are kept for the retry
+    _Handler.truncate = set()
+    (served / "a.png").unlink()  # a resumed fetch must not ask for what it already verified
+    fetch(_image_set(url), tmp_path, progress=False)
+    assert is_present(_image_set(url), tmp_path)
+
+
+def test_mirror_copy_and_incomplete_mirror(tmp_path, server):
+    served, _ = server
+    mirror = tmp_path / "mirror"
+    (mirror / "test").mkdir(parents=True)
+    served.rename(mirror / "test" / "Tiny")
+    fetch(_image_set("http://127.0.0.1:9/unused"), tmp_path / "data", mirror=mirror, progress=False)
+    assert is_present(_image_set(""), tmp_path / "data")
+    (mirror / "test" / "Tiny" / "c.png").unlink()
+    with pytest.raises(FetchError, match="lacks c.png"):
+        fetch(_image_set(""), tmp_path / "other", mirror=mirror, progress=False)
+    with pytest.raises(FetchError, match="mirror folder .* does not exist"):
+        fetch(_image_set(""), tmp_path / "other", mirror=tmp_path / "nowhere", progress=False)
+
+
+def test_no_network_and_no_mirror_says_what_to_do(tmp_path):
+    with pytest.raises(FetchError, match="cannot download .*DATA_MIRROR"):
+        fetch(_image_set("http://127.0.0.1:9/closed"), tmp_path, progress=False)
+
+
+def test_unrecorded_set_and_stale_folder_are_refused(tmp_path, server):
+    _, url = server
+    with pytest.raises(FetchError, match="not recorded"):
+        fetch(REGISTRY["McMaster"], tmp_path, progress=False)
+    (tmp_path / "test" / "Tiny").mkdir(parents=True)
+    with pytest.raises(FetchError, match="exists but was not fetched completely"):
+        fetch(_image_set(url), tmp_path, progress=False)
+
+
+def test_registry_names_sources_and_checksums():
+    assert get_set("cbsd68") is REGISTRY["CBSD68"]
+    assert len(REGISTRY["CBSD432"].files) == 432 and len(REGISTRY["CBSD68"].files) == 68
+    assert REGISTRY["BSD68"].grey and not REGISTRY["CBSD68"].grey
+    assert set(REGISTRY["CBSD432"].files).isdisjoint(REGISTRY["CBSD68"].files)  # no test image in training
+    assert all(image_set.base_url.startswith("https://") and image_set.licence for image_set in REGISTRY.values())
+    with pytest.raises(ValueError, match="unknown data set 'CIFAR'"):
+        get_set("CIFAR")
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert data_main(["fetch", "McMaster", "--root", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
