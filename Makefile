@@ -11,7 +11,12 @@ export DENOISE_DATA_DIR ?= $(DATA_DIR)
 DATA_SETS ?= CBSD432 CBSD68 Kodak24 BSD68 Set12 RNI6
 DATA_MIRROR ?=
 
-.PHONY: help install data demo test test-slow lint bench models-table tune-bilateral docs
+TRAIN_CONFIGS ?= configs/trainer/cpu.yaml configs/model/unet.yaml configs/data/cbsd432.yaml configs/experiment/default.yaml
+TRAIN_ARGS ?=
+CKPT ?= runs/default/checkpoints/best.ckpt
+EXPORT_TO ?= checkpoints/denoise-colour.pt
+
+.PHONY: help install data train export-checkpoint demo test test-slow lint bench models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -26,6 +31,12 @@ $(VENV)/.installed: pyproject.toml
 
 data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA_MIRROR=../shared/datasets)
 	$(PYTHON) -m denoise.data fetch $(DATA_SETS) --root $(DATA_DIR) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
+
+train: install ## Train the default model (resume: TRAIN_ARGS="--ckpt_path last"; GPU: configs/trainer/gpu.yaml)
+	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
+
+export-checkpoint: install ## Export a light inference checkpoint: CKPT=run.ckpt EXPORT_TO=checkpoints/NAME.pt
+	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO)
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
 	$(PYTHON) -m denoise.demo

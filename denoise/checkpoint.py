@@ -6,6 +6,8 @@ File layout (``torch.save`` of a dict, loadable with ``weights_only=True``)::
      "state_dict": {...}, "metadata": {...}}
 
 so ``load_checkpoint(path)`` rebuilds the network with ``create_model(**model_config)`` and needs no YAML.
+Lightning training checkpoints (``.ckpt`` from ``python -m denoise.train``) load too: their hyper-parameters
+hold the same ``model_config`` and their state dict the network under ``net.``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **metadata: Any) 
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _from_lightning(payload: dict) -> dict:
+    """A Lightning training checkpoint as an inference checkpoint payload."""
+    prefix = "net."
+    state = {key[len(prefix) :]: value for key, value in payload["state_dict"].items() if key.startswith(prefix)}
+    hyper = {key: value for key, value in payload["hyper_parameters"].items() if not key.startswith("_")}
+    metadata = {"global_step": payload.get("global_step"), "epoch": payload.get("epoch"), **hyper}
+    metadata.pop("model_config")
+    return {"format": FORMAT, "model_config": hyper["model_config"], "state_dict": state, "metadata": metadata}
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """Rebuild the network saved at ``path`` in eval mode on ``device``; returns (model, metadata)."""
     path = Path(path)
@@ -67,6 +79,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for damaged or foreign files
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({type(error).__name__})") from None
+    if isinstance(payload, dict) and "model_config" in payload.get("hyper_parameters", {}):
+        payload = _from_lightning(payload)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a denoise checkpoint ({FORMAT}); export one with denoise's tools")
     try:

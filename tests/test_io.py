@@ -133,6 +133,15 @@ def test_float_conversion_round_trip():
     assert clipped.pixels.tolist() == [[0, 128, 255]]
 
 
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    write_image(tmp_path / "out.png", ImageData(_smooth((8, 8))))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_write_is_atomic_and_leaves_no_partial_file(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
     write_image(target, ImageData(_smooth((8, 8))))

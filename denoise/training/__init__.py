@@ -1,0 +1,1 @@
+"""Training with Lightning: the LightningModule, losses, and the light-checkpoint export."""

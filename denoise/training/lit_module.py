@@ -1,0 +1,115 @@
+"""``DenoiseLitModule``: the training logic around any denoising network (which knows nothing of it)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from denoise.data.noise import add_training_noise
+from denoise.io import ImageData, write_image
+from denoise.metrics import psnr, ssim, to_uint8
+from denoise.training.losses import get_loss
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced non-finite losses several steps in a row."""
+
+
+class DenoiseLitModule(L.LightningModule):
+    """Train ``net`` to map noisy patches to clean ones.
+
+    Per patch a sigma is drawn uniformly from [sigma_min, sigma_max] (/255) and Gaussian noise synthesised on
+    the fly; the loss compares the denoised output with the clean patch. AdamW with linear warm-up then
+    cosine decay to ``lr * final_lr_ratio``. Validation scores whole images at each validation sigma with
+    :mod:`denoise.metrics`, on the protocol's seeded noise, so the numbers equal the leaderboard's.
+
+    Args:
+        net: a denoiser ``net(noisy, sigma) -> denoised`` built by the model registry.
+        sigma_min, sigma_max: training noise range in 8-bit units (/255).
+        loss: ``l1``, ``l2`` or ``charbonnier``.
+        lr, weight_decay, warmup_steps, final_lr_ratio: optimiser and schedule.
+        max_nonfinite_steps: consecutive non-finite losses tolerated (each step is skipped) before stopping.
+        samples_dir: where validation sample triplets (noisy | denoised | clean) are written as PNG.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        sigma_min: float = 0.0,
+        sigma_max: float = 75.0,
+        loss: str = "l1",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 500,
+        final_lr_ratio: float = 0.01,
+        max_nonfinite_steps: int = 5,
+        samples_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0 <= sigma_min <= sigma_max:
+            raise ValueError(f"need 0 <= sigma_min <= sigma_max, got {sigma_min} and {sigma_max}")
+        self.net = net
+        self.loss_fn = get_loss(loss)
+        self.save_hyperparameters(ignore=["net"])
+        self.hparams["model_config"] = dict(getattr(net, "model_config", {}))
+        self.nonfinite_in_a_row = 0
+
+    def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
+        return self.net(noisy, sigma)
+
+    def training_step(self, clean: torch.Tensor, batch_index: int):
+        noisy, sigma = add_training_noise(clean, self.hparams.sigma_min / 255, self.hparams.sigma_max / 255)
+        loss = self.loss_fn(self.net(noisy, sigma), clean)
+        if not torch.isfinite(loss):
+            self.nonfinite_in_a_row += 1
+            if self.nonfinite_in_a_row > self.hparams.max_nonfinite_steps:
+                raise NonFiniteLossError(
+                    f"the loss was not finite for {self.nonfinite_in_a_row} steps in a row (step {self.global_step}); "
+                    "lower the learning rate or check the data, then resume from the last checkpoint"
+                )
+            warnings.warn(f"non-finite loss at step {self.global_step}: step skipped", RuntimeWarning, stacklevel=1)
+            return None  # Lightning skips the optimiser step
+        self.nonfinite_in_a_row = 0
+        self.log("train/loss", loss, prog_bar=True, batch_size=clean.shape[0])
+        return loss
+
+    def validation_step(self, item: dict, batch_index: int) -> None:
+        clean8 = np.asarray(torch.as_tensor(item["clean8"]).cpu())  # the data loader may hand over tensors
+        for sigma255, noisy in item["noisy"].items():
+            sigma255 = float(sigma255)
+            tensor = torch.as_tensor(noisy).to(self.device)
+            tensor = tensor.permute(2, 0, 1)[None] if tensor.ndim == 3 else tensor[None, None]  # (1, C, H, W)
+            denoised = self.net(tensor, sigma255 / 255)[0].permute(1, 2, 0).squeeze(-1).float().cpu().numpy()
+            out8 = to_uint8(denoised)
+            self.log(f"val/psnr_{sigma255:g}", psnr(clean8, out8), batch_size=1, prog_bar=sigma255 == 25)
+            self.log(f"val/ssim_{sigma255:g}", ssim(clean8, out8), batch_size=1)
+            if batch_index == 0 and sigma255 == 25 and self.hparams.samples_dir and not self.trainer.sanity_checking:
+                self._write_sample(to_uint8(tensor[0].permute(1, 2, 0).squeeze(-1).cpu().numpy()), out8, clean8)
+
+    def _write_sample(self, noisy8: np.ndarray, denoised8: np.ndarray, clean8: np.ndarray) -> None:
+        triplet = np.concatenate([noisy8, denoised8, clean8], axis=1)  # noisy | denoised | clean
+        path = Path(self.hparams.samples_dir) / f"step_{self.global_step:07d}.png"
+        write_image(path, ImageData(triplet))
+        log_image = getattr(self.logger, "log_image", None)
+        if log_image is not None:  # wandb: the triplet also appears in the run
+            log_image(key="val/sample_sigma25", images=[triplet], caption=["noisy | denoised | clean"])
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+
+        def factor(step: int) -> float:
+            if step < hp.warmup_steps:
+                return (step + 1) / hp.warmup_steps
+            progress = min((step - hp.warmup_steps) / max(total - hp.warmup_steps, 1), 1.0)
+            return hp.final_lr_ratio + (1 - hp.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

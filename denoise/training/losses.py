@@ -1,0 +1,28 @@
+"""Reconstruction losses by name. Each maps (denoised, clean) of shape (B, C, H, W) to a scalar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+CHARBONNIER_EPSILON = 1e-3
+
+
+def charbonnier(denoised: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Mean of sqrt((x - y)^2 + eps^2): L1-like, smooth at 0."""
+    return torch.sqrt((denoised - clean) ** 2 + CHARBONNIER_EPSILON**2).mean()
+
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "l1": F.l1_loss,
+    "l2": F.mse_loss,
+    "charbonnier": charbonnier,
+}
+
+
+def get_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}")
+    return LOSSES[name]

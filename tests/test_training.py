@@ -1,0 +1,252 @@
+"""Training: patches, noise, losses, a real LightningCLI run, resume (also after SIGKILL), DDP, export.
+
+The runs train on a few scikit-image photos written to a temporary folder, so they need no data mirror.
+"""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from torch import nn
+
+from denoise import Denoiser
+from denoise.checkpoint import load_checkpoint
+from denoise.data.images import list_images, read_uint8
+from denoise.data.noise import add_training_noise
+from denoise.data.patches import PatchDataset, augment
+from denoise.io import ImageData, write_image
+from denoise.protocol import image_seed, score_image
+from denoise.train import main as train_main
+from denoise.training.export import main as export_main
+from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
+from denoise.training.losses import get_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "configs" / "smoke.yaml"
+
+
+@pytest.fixture(scope="module")
+def image_folders(tmp_path_factory):
+    """train/ with 4 photos and val/ with 2, 8-bit PNG."""
+    root = tmp_path_factory.mktemp("images")
+    photos = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea(), skimage.data.rocket()]
+    for index, photo in enumerate(photos):
+        write_image(root / "train" / f"{index}.png", ImageData(photo[:160, :200]))
+    for index, photo in enumerate(photos[:2]):
+        write_image(root / "val" / f"v{index}.png", ImageData(photo[200:296, 200:328]))
+    return root
+
+
+def _smoke_args(folders: Path, *extra: str) -> list[str]:
+    """The smoke config on the temporary photos; its outputs go to runs/smoke in the working directory."""
+    data = [f"--data.train_sets=[{folders / 'train'}]", f"--data.val_set={folders / 'val'}"]
+    return ["fit", "--config", str(SMOKE), *data, *extra]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """A fresh working directory; the smoke run writes to runs/smoke below it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "runs" / "smoke"
+
+
+def test_patches_are_deterministic_augmented_crops():
+    images = [np.arange(40 * 50 * 3, dtype=np.uint8).reshape(40, 50, 3)]
+    dataset = PatchDataset(images, patch_size=16, length=10, seed=3)
+    first = dataset[4]
+    assert first.shape == (3, 16, 16) and first.dtype == torch.float32
+    assert 0 <= first.min() and first.max() <= 1
+    assert torch.equal(first, dataset[4])
+    dataset.epoch = 1
+    assert not torch.equal(first, dataset[4])  # a new epoch draws new patches
+    grey = PatchDataset([images[0][..., 0].copy()], 16, 4)
+    assert grey[0].shape == (1, 16, 16)
+    with pytest.raises(ValueError, match="exceeds some images"):
+        PatchDataset(images, 64, 4)
+
+
+def test_augmentations_are_the_eight_invertible_symmetries():
+    patch = np.arange(12).reshape(3, 4)
+    results = [augment(patch, flip, turns) for flip in (False, True) for turns in range(4)]
+    assert len({result.tobytes() + bytes(result.shape) for result in results}) == 8
+    for flip in (False, True):
+        for turns in range(4):
+            undone = np.rot90(augment(patch, flip, turns), -turns)
+            assert np.array_equal(undone[:, ::-1] if flip else undone, patch)
+
+
+def test_training_noise_levels_and_statistics():
+    clean = torch.full((256, 3, 32, 32), 0.5)
+    noisy, sigma = add_training_noise(clean, 0.0, 75 / 255, torch.Generator().manual_seed(0))
+    assert sigma.shape == (256,) and sigma.min() >= 0 and sigma.max() <= 75 / 255
+    assert sigma.std() > 0.05  # spread over the range, not one value
+    residual = (noisy - clean) / sigma[:, None, None, None]
+    assert residual.std().item() == pytest.approx(1.0, abs=0.01)
+    assert noisy.max() > 1  # unclipped
+
+
+def test_losses():
+    denoised, clean = torch.tensor([[[[0.0, 2.0]]]]), torch.tensor([[[[1.0, 0.0]]]])
+    assert get_loss("l1")(denoised, clean).item() == pytest.approx(1.5)
+    assert get_loss("l2")(denoised, clean).item() == pytest.approx(2.5)
+    assert get_loss("charbonnier")(denoised, clean).item() == pytest.approx(1.5, abs=1e-5)
+    with pytest.raises(ValueError, match="unknown loss 'ssim'"):
+        get_loss("ssim")
+
+
+class _NaNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, noisy, sigma):
+        return noisy * self.scale * float("nan")
+
+
+def test_non_finite_losses_skip_steps_then_stop():
+    module = DenoiseLitModule(_NaNNet(), max_nonfinite_steps=2, warmup_steps=1)
+    loader = torch.utils.data.DataLoader(torch.rand(8, 3, 16, 16), batch_size=2)
+    trainer = L.Trainer(
+        max_steps=10,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(NonFiniteLossError, match="3 steps in a row"):
+        warnings.simplefilter("always")
+        trainer.fit(module, loader)
+    assert sum("non-finite loss" in str(warning.message) for warning in caught) == 2
+
+
+def _metrics(run: Path) -> list[dict]:
+    files = sorted(run.rglob("metrics.csv"))
+    assert files, f"no metrics.csv under {run}"
+    with files[-1].open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_smoke_run_checkpoints_samples_and_protocol_equal_validation(image_folders, run):
+    assert train_main(_smoke_args(image_folders)) == 0
+    assert (run / "checkpoints" / "best.ckpt").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000010.png", "step_0000020.png"]
+    rows = [row for row in _metrics(run) if row.get("val/psnr_25")]
+    logged = {int(row["step"]): float(row["val/psnr_25"]) for row in rows}
+    # the best checkpoint, scored by the protocol the leaderboard uses, gives the number validation logged
+    model, metadata = load_checkpoint(run / "checkpoints" / "best.ckpt")
+    denoiser = Denoiser.from_checkpoint(str(run / "checkpoints" / "best.ckpt"), device="cpu")
+    paths = list_images(image_folders / "val")
+    protocol = np.mean([score_image(denoiser, read_uint8(p), 25.0, image_seed(p)).psnr for p in paths])
+    assert abs(protocol - max(logged.values())) < 0.01
+    assert metadata["global_step"] in (10, 20)
+
+
+def test_resume_from_last_continues_the_step_count(image_folders, run):
+    assert train_main(_smoke_args(image_folders, "--trainer.max_steps=10")) == 0
+    assert train_main(_smoke_args(image_folders, "--trainer.max_steps=15", "--ckpt_path=last")) == 0
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 15
+    steps = [int(row["step"]) for row in _metrics(run) if row.get("train/loss")]
+    assert steps and min(steps) >= 10  # the resumed run started where the first one stopped
+
+
+def test_run_killed_with_sigkill_resumes_from_its_last_save(image_folders, run):
+    args = _smoke_args(image_folders, "--trainer.max_steps=100000", "--trainer.val_check_interval=100000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "denoise.train", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if last.is_file() and torch.load(last, weights_only=True)["global_step"] >= 15:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the training run saved no checkpoint in time")
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    saved = torch.load(last, weights_only=True)["global_step"]
+    assert (
+        train_main(
+            _smoke_args(
+                image_folders,
+                f"--trainer.max_steps={saved + 5}",
+                "--ckpt_path=last",
+                "--trainer.val_check_interval=100000",
+            )
+        )
+        == 0
+    )
+    assert torch.load(last, weights_only=True)["global_step"] == saved + 5
+
+
+def test_ddp_with_two_cpu_processes(image_folders, run):
+    args = _smoke_args(
+        image_folders,
+        "--trainer.strategy=ddp",
+        "--trainer.devices=2",
+        "--trainer.max_steps=3",
+        "--trainer.limit_val_batches=0",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "denoise.train", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in result.stderr + result.stdout
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 3
+
+
+def test_export_light_checkpoint(image_folders, run, tmp_path, capsys):
+    assert train_main(_smoke_args(image_folders, "--trainer.max_steps=5")) == 0
+    light = tmp_path / "light.pt"
+    assert export_main([str(run / "checkpoints" / "last.ckpt"), "-o", str(light)]) == 0
+    assert light.stat().st_size < (run / "checkpoints" / "last.ckpt").stat().st_size
+    full, _ = load_checkpoint(run / "checkpoints" / "last.ckpt")
+    exported, metadata = load_checkpoint(light)
+    assert metadata["global_step"] == 5 and metadata["source"] == "last.ckpt"
+    noisy = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(full(noisy, 0.1), exported(noisy, 0.1))
+    assert export_main([str(run / "checkpoints" / "last.ckpt"), "-o", str(light)]) == 2  # no silent overwrite
+    assert "exists" in capsys.readouterr().err
+
+
+def test_missing_data_set_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DENOISE_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.chdir(tmp_path)
+    assert train_main(["fit", "--config", str(SMOKE)]) == 1
+    assert "data set CBSD432 is not in" in capsys.readouterr().err
+
+
+def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run, tmp_path):
+    configs = [
+        ROOT / "configs" / name
+        for name in ("trainer/cpu.yaml", "model/unet.yaml", "data/cbsd432.yaml", "experiment/default.yaml")
+    ]
+    args = [
+        "fit",
+        *[item for config in configs for item in ("--config", str(config))],
+        f"--data.train_sets=[{image_folders / 'train'}]",
+        f"--data.val_set={image_folders / 'val'}",
+        "--data.patches_per_epoch=32",
+        "--data.patch_size=64",
+        "--data.num_workers=0",
+        "--trainer.max_steps=2",
+        "--trainer.limit_val_batches=0",
+        "--model.net.init_args.widths=[8,16]",
+    ]
+    assert train_main(args) == 0
+    assert list((tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb"))  # offline: no account, no network
+    assert (tmp_path / "runs" / "default" / "checkpoints" / "last.ckpt").is_file()
