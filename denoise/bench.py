@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from denoise.io import ImageData, read_image, write_image
 from denoise.models import create_model
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.utils.files import atomic_write_text
+from denoise.utils.machine import machine_description
 
 SIZES = {1: (816, 1224), 4: (1632, 2448), 24: (4000, 6000)}  # megapixels -> (height, width)
 SIGMA = 25 / 255
@@ -79,20 +79,6 @@ def worker(args: argparse.Namespace) -> None:
         "peak_rss_mib": peak_rss_mib(),
     }
     print(json.dumps(report))
-
-
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = f"torch {torch.__version__}, Python {platform.python_version()}"
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {versions}"
 
 
 def methods(workdir: Path) -> dict[str, list[str]]:

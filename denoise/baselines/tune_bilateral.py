@@ -33,7 +33,7 @@ TEST_LEVELS = (15, 25, 50)
 DEFAULT_TABLE = Path(__file__).with_name(TABLE_FILE)
 
 
-def _spread(items: list, count: int) -> list:
+def spread(items: list, count: int) -> list:
     """``count`` items spread evenly over ``items`` (all of them if fewer)."""
     if count >= len(items):
         return items
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_tuning and args.train is None:
         parser.error("--train is required unless --skip-tuning")
     try:
-        paths = [] if args.skip_tuning else _spread(list_images(args.train), args.images)
+        paths = [] if args.skip_tuning else spread(list_images(args.train), args.images)
         if args.test:
             list_images(args.test)  # fail before the long search, not after
     except (FileNotFoundError, ValueError) as error:

