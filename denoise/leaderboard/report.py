@@ -7,6 +7,7 @@ import io
 from collections import defaultdict
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -86,13 +87,15 @@ def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes:
 def plot(summary: dict, path) -> None:
     """Per data set: PSNR against sigma per method, and PSNR at sigma 25 against seconds per MP (log)."""
     figure, axes = plt.subplots(len(summary), 2, figsize=(11, 4 * len(summary)), squeeze=False)
+    names = sorted({method for methods in summary.values() for method in methods})
+    colours = {name: plt.get_cmap("tab10")(index % 10) for index, name in enumerate(names)}  # same in every panel
     for row_axes, (dataset, methods) in zip(axes, summary.items(), strict=True):
         by_sigma, by_speed = row_axes
         for method, stats in methods.items():
             sigmas = sorted(stats["psnr"])
-            by_sigma.plot(sigmas, [stats["psnr"][s] for s in sigmas], marker="o", label=method)
+            by_sigma.plot(sigmas, [stats["psnr"][s] for s in sigmas], marker="o", label=method, color=colours[method])
             if 25 in stats["psnr"] and method != "noisy":
-                by_speed.scatter(stats["s_per_mp"], stats["psnr"][25], s=40)
+                by_speed.scatter(stats["s_per_mp"], stats["psnr"][25], s=40, color=colours[method])
                 by_speed.annotate(
                     method,
                     (stats["s_per_mp"], stats["psnr"][25]),
@@ -110,6 +113,9 @@ def plot(summary: dict, path) -> None:
             xscale="log",
         )
         by_speed.grid(alpha=0.3, which="both")
+        by_speed.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        by_speed.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        by_speed.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
