@@ -34,7 +34,7 @@ $(VENV)/.peers: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m pip install --quiet -e '.[test,export]'
 	touch $@
 
 data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA_MIRROR=../shared/datasets)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_torch
-from denoise.checkpoint import default_checkpoints, load_checkpoint
+from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, tiled_apply
 from denoise.transforms.dihedral import DIHEDRAL_COUNT, dihedral, dihedral_inverse
 
@@ -116,6 +117,26 @@ class Denoiser:
             functions[channels or model.channels] = NetworkMethod(model, tile, overlap)
         names = ", ".join(str(p) for p in paths.values())
         return cls(functions, resolved, name=names)
+
+    @classmethod
+    def from_onnx(
+        cls, path: str, tile: int | None = None, overlap: int | None = None, threads: int | None = None
+    ) -> Denoiser:
+        """An exported ONNX model run by onnxruntime on the CPU, with the same tiling (``export`` extra)."""
+        if not Path(path).is_file():
+            raise CheckpointError(f"ONNX model {path} does not exist; export one with python -m denoise.export")
+        try:
+            from denoise.onnx_backend import OnnxModel
+
+            model = OnnxModel(path, threads)
+        except ImportError:
+            raise CheckpointError(
+                "the onnxruntime backend needs the export extra: pip install -e '.[export]'"
+            ) from None
+        except Exception as error:  # onnxruntime raises its own types for foreign or damaged files
+            raise CheckpointError(f"{path} is not a denoise ONNX model ({type(error).__name__})") from None
+        overlap = DEFAULT_OVERLAP if overlap is None else overlap
+        return cls({model.channels: NetworkMethod(model, tile, overlap)}, torch.device("cpu"), name=str(path))
 
     @classmethod
     def from_method(cls, name: str, device: str = "auto") -> Denoiser:

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=sorted(METHODS), help="a classical method instead of the network")
     parser.add_argument("--checkpoint", type=Path, help="a denoise checkpoint (default: the shipped models)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
+    parser.add_argument(
+        "--backend", default="torch", choices=["torch", "onnxruntime"],
+        help="onnxruntime runs an exported model (--checkpoint model.onnx, see python -m denoise.export)",
+    )  # fmt: skip
     parser.add_argument("--tile", type=int, help="tile size, a multiple of 32 (default: from image size and memory)")
     parser.add_argument(
         "--overlap", type=int, default=DEFAULT_OVERLAP, help=f"tile overlap (default {DEFAULT_OVERLAP})"
@@ -95,6 +99,12 @@ def make_denoiser(args: argparse.Namespace) -> Denoiser:
         check_tile(args.tile, args.overlap)
     if args.method:
         return Denoiser.from_method(args.method, device=args.device)
+    is_onnx = args.checkpoint is not None and args.checkpoint.suffix == ".onnx"
+    if args.backend == "onnxruntime" or is_onnx:
+        if not is_onnx:
+            raise UsageError("--backend onnxruntime runs an exported model: give --checkpoint MODEL.onnx "
+                             "(export one with python -m denoise.export)")  # fmt: skip
+        return Denoiser.from_onnx(str(args.checkpoint), tile=args.tile, overlap=args.overlap, threads=args.threads)
     path = str(args.checkpoint) if args.checkpoint else None
     return Denoiser.from_checkpoint(path, device=args.device, tile=args.tile, overlap=args.overlap)
 
