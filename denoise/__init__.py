@@ -8,6 +8,13 @@ Public entry points:
 
 __version__ = "0.1.0"
 
-from denoise.denoiser import Denoiser  # noqa: E402
-
 __all__ = ["Denoiser", "__version__"]
+
+
+def __getattr__(name: str):
+    """``from denoise import Denoiser`` imports the inference stack only when asked for (PEP 562)."""
+    if name == "Denoiser":
+        from denoise.denoiser import Denoiser
+
+        return Denoiser
+    raise AttributeError(f"module 'denoise' has no attribute {name!r}")

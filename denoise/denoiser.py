@@ -22,6 +22,7 @@ from torch import nn
 
 from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_torch
 from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint
+from denoise.noise_estimation import estimate_sigma
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, tiled_apply
 from denoise.transforms.dihedral import DIHEDRAL_COUNT, dihedral, dihedral_inverse
 
@@ -168,6 +169,14 @@ class Denoiser:
         if name not in METHODS:
             raise ValueError(f"unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
         return cls({1: METHODS[name], 3: METHODS[name]}, resolve_device(device), name=name)
+
+    @staticmethod
+    def estimate_sigma(noisy):
+        """Blind noise level (on the [0, 1] scale) of a NumPy image H x W [x C], or (B,) for a tensor batch."""
+        if isinstance(noisy, torch.Tensor):
+            images = noisy.detach().float().cpu().permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
+            return torch.tensor([estimate_sigma(image) for image in images])
+        return estimate_sigma(np.asarray(noisy, dtype=np.float32))
 
     def function_for(self, channels: int) -> ImageFunction:
         if channels not in self.functions:

@@ -1,4 +1,7 @@
-"""``python -m denoise.infer INPUT... --sigma S``: denoise image files at full resolution.
+"""``python -m denoise.infer INPUT... [--sigma S | --sigma-map MAP]``: denoise image files at full resolution.
+
+Without ``--sigma`` the noise level of each image is estimated (and printed); ``--sigma-map`` gives a
+per-pixel level; ``--strength`` scales whichever is used.
 
 Inputs are files, folders (their images) or glob patterns. Outputs go to ``<stem>_denoised.<ext>`` beside
 each input, or to ``-o`` (a file for one input, else a folder). Inputs are never modified or overwritten;
@@ -17,6 +20,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -36,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m denoise.infer", description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("-o", "--output", type=Path, help="output file (one input) or folder")
-    parser.add_argument("--sigma", type=float, required=True, help="noise std on the [0, 1] scale (0.1 ~ 25.5/255)")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("--sigma", type=float, help="noise std on the [0, 1] scale (0.1 ~ 25.5/255); default: estimated")
+    noise.add_argument("--sigma-map", type=Path, help="per-pixel sigma: a grey image (value = sigma) or a .npy array")
+    parser.add_argument("--strength", type=float, default=1.0, help="scale sigma: < 1 keeps detail, > 1 removes more")
     parser.add_argument("--method", choices=sorted(METHODS), help="a classical method instead of the network")
     parser.add_argument("--checkpoint", type=Path, help="a denoise checkpoint (default: the shipped models)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
@@ -109,12 +116,46 @@ def make_denoiser(args: argparse.Namespace) -> Denoiser:
     return Denoiser.from_checkpoint(path, device=args.device, tile=args.tile, overlap=args.overlap)
 
 
+def read_sigma_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A per-pixel sigma map H x W on the [0, 1] scale from a grey image or a .npy file."""
+    if path.suffix.lower() == ".npy":
+        try:
+            values = np.load(path)
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--sigma-map {path}: cannot read ({error})") from None
+    else:
+        sigma_image = read_image(path)
+        if sigma_image.pixels.ndim != 2:
+            raise UsageError(f"--sigma-map {path}: must be a grey image (its value is sigma on the [0, 1] scale)")
+        values = sigma_image.to_float()
+    values = np.asarray(values, dtype=np.float32)
+    if values.shape != shape:
+        raise ValueError(f"--sigma-map {path} is {values.shape[1]}x{values.shape[0]}, the image {shape[1]}x{shape[0]}")
+    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+        raise ValueError(f"--sigma-map {path}: values must lie in [0, 1]")
+    return values
+
+
+def noise_level(denoiser: Denoiser, noisy: np.ndarray, source: Path, args) -> float | np.ndarray:
+    """The sigma to denoise ``noisy`` with: given, from the map, or estimated; times --strength."""
+    if args.sigma_map is not None:
+        return read_sigma_map(args.sigma_map, noisy.shape[:2]) * args.strength
+    if args.sigma is not None:
+        return args.sigma * args.strength
+    estimated = denoiser.estimate_sigma(noisy)
+    if not args.quiet:
+        print(f"{source}: estimated sigma {estimated:.4f} ({estimated * 255:.1f}/255)", file=sys.stderr)
+    return min(estimated * args.strength, 1.0)
+
+
 def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool) -> float:
     """Denoise one file into ``target``; returns its megapixels."""
     image = read_image(source)
+    noisy = image.to_float()
+    sigma = noise_level(denoiser, noisy, source, args)
     bar = tqdm(desc=source.name, unit="tile", leave=False, disable=not show_tiles)
     try:
-        result = denoiser(image.to_float(), args.sigma, ensemble=args.ensemble, progress=bar.update)
+        result = denoiser(noisy, sigma, ensemble=args.ensemble, progress=bar.update)
     finally:
         bar.close()
     write_image(target, image.with_pixels_from_float(result))
@@ -122,7 +163,10 @@ def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tile
 
 
 def run(args: argparse.Namespace) -> int:
-    check_sigma_value(args.sigma)
+    if args.sigma is not None:
+        check_sigma_value(args.sigma)
+    if not (args.strength > 0 and np.isfinite(args.strength)):
+        raise UsageError(f"--strength must be a positive number, got {args.strength}")
     if args.threads is not None:
         if args.threads < 1:
             raise UsageError(f"--threads must be >= 1, got {args.threads}")
