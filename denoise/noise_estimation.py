@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, estimator in estimators.items():
                 errors[name][sigma].append(estimator(noisy) * 255 - sigma)
     lines = [
-        f"Made by `python -m denoise.noise_estimation {' '.join(sys.argv[1:] if argv is None else argv)}`: "
+        f"Made by `{' '.join(['python -m denoise.noise_estimation', *(sys.argv[1:] if argv is None else argv)])}`: "
         f"{len(paths)} images of {args.dataset}, noise added under the protocol (seeded, unclipped).",
         "Errors in 8-bit units (/255): mean absolute error (MAE), mean signed error (bias), MAE as % of sigma.",
         "",

@@ -84,6 +84,13 @@ def test_cached_only_reports_partial_methods_honestly(sets, tmp_path, no_shipped
     markdown = (out / "leaderboard.md").read_text()
     assert "| nlm (only 2/3 images) |" in markdown
     assert "| bilateral | **" in markdown  # a partial method is never marked best
+    # noisy at sigma 25 and 35, bilateral (better, but computed) at 25 only: the complete row is listed first
+    assert main(["--methods", "noisy", *base[:-4], "--sigmas", "35", "--out", str(out)]) == 0
+    assert (
+        main(["--methods", "noisy,bilateral", *base[:-4], "--sigmas", "25,35", "--out", str(out), "--cached-only"]) == 0
+    )
+    rows = [line for line in (out / "leaderboard.md").read_text().splitlines() if line.startswith("| ")][1:]
+    assert rows[0].startswith("| noisy") and rows[1].startswith("| bilateral") and "| - |" in rows[1]
 
 
 def test_checkpoints_are_ranked_on_their_own_channel_count(sets, tmp_path, no_shipped):

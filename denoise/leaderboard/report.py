@@ -65,7 +65,9 @@ def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes:
         lines.append("|---|" + "---|" * len(sigmas) + "---:|---:|")
         ranked = [name for name in methods if name != "noisy" and methods[name]["images"] == images]
         best = {s: max((methods[m]["psnr"].get(s, -1), m) for m in ranked)[1] if ranked else None for s in sigmas}
-        order = sorted(methods, key=lambda m: -np.mean(list(methods[m]["psnr"].values())))
+        # complete rows first, by mean PSNR; a row with missing cells cannot be compared on the same footing
+        order = sorted(methods, key=lambda m: (len(sigmas) - len(methods[m]["psnr"]),
+                                               -np.mean(list(methods[m]["psnr"].values()))))  # fmt: skip
         for method in order:
             stats = methods[method]
             cells = []
