@@ -56,33 +56,29 @@ def run(
             if method.unavailable:
                 skipped.append(f"{method.name}: skipped ({method.unavailable})")
                 continue
-            function = None
-            keys = [(path, sigma) for path in paths for sigma in sigmas]
-            for path, sigma in tqdm(keys, desc=f"{method.name} on {benchmark.name}", unit="image", leave=False):
-                seed = image_seed(path)
-                key = cache_key(method.key, benchmark.name, path.name, sigma, seed)
-                row = cache.get(key)
-                if row is None and cached_only:
-                    continue
-                if row is None:
-                    function = function or method.build(benchmark.grey)
-                    if function is None:
-                        skipped.append(f"{method.name}: skipped on {benchmark.name} (wrong channel count)")
-                        break
-                    score = score_image(function, read_uint8(path, grey=benchmark.grey), sigma, seed)
-                    row = {
-                        "key": key,
-                        "method": method.name,
-                        "dataset": benchmark.name,
-                        "image": path.name,
-                        "sigma": sigma,
-                        "seed": seed,
-                        "psnr": score.psnr,
-                        "ssim": score.ssim,
-                        "seconds": score.seconds,
-                        "megapixels": score.megapixels,
-                        "parameters": method.parameters,
-                    }
-                    cache.add(row)
-                rows.append(row)
+            function, unsupported = None, False
+            for path in tqdm(paths, desc=f"{method.name} on {benchmark.name}", unit="image", leave=False):
+                clean8 = None  # decoded once per image, only if some sigma is not cached
+                for sigma in sigmas:
+                    seed = image_seed(path)
+                    key = cache_key(method.key, benchmark.name, path.name, sigma, seed)
+                    row = cache.get(key)
+                    if row is None and cached_only:
+                        continue
+                    if row is None:
+                        function = function or method.build(benchmark.grey)
+                        if function is None:
+                            unsupported = True
+                            break
+                        clean8 = read_uint8(path, grey=benchmark.grey) if clean8 is None else clean8
+                        score = score_image(function, clean8, sigma, seed)
+                        row = {"key": key, "method": method.name, "dataset": benchmark.name, "image": path.name,
+                               "sigma": sigma, "seed": seed, "psnr": score.psnr, "ssim": score.ssim,
+                               "seconds": score.seconds, "megapixels": score.megapixels,
+                               "parameters": method.parameters}  # fmt: skip
+                        cache.add(row)
+                    rows.append(row)
+                if unsupported:
+                    skipped.append(f"{method.name}: skipped on {benchmark.name} (wrong channel count)")
+                    break
     return rows, skipped, set_sizes
