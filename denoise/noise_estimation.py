@@ -80,8 +80,8 @@ def estimate_sigma(image: np.ndarray, patch: int = PATCH, max_patches: int = MAX
 
 
 def main(argv: list[str] | None = None) -> int:
-    from denoise.data.datamodule import resolve_folder
     from denoise.data.images import list_images, read_uint8
+    from denoise.data.registry import resolve_folder
     from denoise.protocol import add_noise, image_seed
 
     parser = argparse.ArgumentParser(prog="python -m denoise.noise_estimation", description="estimator accuracy")

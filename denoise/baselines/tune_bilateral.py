@@ -19,7 +19,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from denoise.baselines.bilateral import TABLE_FILE, BilateralParams, bilateral_denoise, diameter_for, load_table
+from denoise.baselines.bilateral import (
+    TABLE_FILE,
+    BilateralParams,
+    bilateral_denoise,
+    bilateral_params,
+    diameter_for,
+    load_table,
+)
 from denoise.data.images import list_images, read_uint8
 from denoise.metrics import psnr, to_uint8
 from denoise.protocol import add_noise, image_seed, score_image
@@ -60,9 +67,8 @@ def tune_level(images: list[tuple[str, np.ndarray]], level: float) -> tuple[dict
 
 def evaluate(folder: Path, table_path: Path) -> str:
     """Markdown table: mean PSNR / SSIM of the noisy input and the tuned filter on ``folder``."""
-    load_table.cache_clear()
+    load_table.cache_clear()  # the table at this path may have just been rewritten
     table = load_table(str(table_path))
-    from denoise.baselines.bilateral import bilateral_params  # uses the freshly written table
 
     methods = {
         "noisy input": lambda noisy, sigma: noisy,
@@ -90,7 +96,6 @@ def evaluate(folder: Path, table_path: Path) -> str:
 
 def report(table_path: Path, test: Path | None) -> str:
     """Markdown report of a tuned table (and its scores on ``test``), reproducible from the table alone."""
-    load_table.cache_clear()
     table = json.loads(table_path.read_text())
     lines = [
         f"Made by `{table['command']}` (torch {torch.__version__}, {platform.machine()}, "

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import lightning as L
 from torch.utils.data import DataLoader
 
-from denoise.data.images import data_root, list_images, read_uint8
+from denoise.data.images import list_images, read_uint8
 from denoise.data.patches import PatchDataset
-from denoise.data.registry import REGISTRY, get_set
+from denoise.data.registry import resolve_folder
 from denoise.data.validation import ProtocolDataset
-
-
-def resolve_folder(name_or_path: str) -> Path:
-    """A registered set's folder under the data root, or the given folder path; a clear error if missing."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    if name_or_path in REGISTRY or name_or_path.lower() in (key.lower() for key in REGISTRY):
-        folder = data_root() / get_set(name_or_path).folder
-        if folder.is_dir():
-            return folder
-        raise FileNotFoundError(
-            f"data set {name_or_path} is not in {folder}: run `make data` (offline: `make data DATA_MIRROR=DIR`) "
-            "or set DENOISE_DATA_DIR to a folder that has it"
-        )
-    raise FileNotFoundError(f"{name_or_path} is neither a folder nor a registered data set ({', '.join(REGISTRY)})")
 
 
 class DenoiseDataModule(L.LightningDataModule):

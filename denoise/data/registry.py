@@ -12,6 +12,9 @@ import functools
 import json
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
+
+from denoise.data.images import data_root
 
 _FFDNET = "https://raw.githubusercontent.com/cszn/FFDNet/master/testsets"
 _BSDS_LICENCE = "Berkeley Segmentation Dataset: free for non-commercial research and educational use"
@@ -92,3 +95,19 @@ def get_set(name: str) -> ImageSet:
         if key.lower() == name.lower():
             return image_set
     raise ValueError(f"unknown data set {name!r}; registered sets: {', '.join(REGISTRY)} (or give a folder path)")
+
+
+def resolve_folder(name_or_path: str) -> Path:
+    """A registered set's folder under the data root, or the given folder path; a clear error if missing."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    if name_or_path in REGISTRY or name_or_path.lower() in (key.lower() for key in REGISTRY):
+        folder = data_root() / get_set(name_or_path).folder
+        if folder.is_dir():
+            return folder
+        raise FileNotFoundError(
+            f"data set {name_or_path} is not in {folder}: run `make data` (offline: `make data DATA_MIRROR=DIR`) "
+            "or set DENOISE_DATA_DIR to a folder that has it"
+        )
+    raise FileNotFoundError(f"{name_or_path} is neither a folder nor a registered data set ({', '.join(REGISTRY)})")

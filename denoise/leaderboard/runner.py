@@ -8,9 +8,8 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from denoise.data.datamodule import resolve_folder
 from denoise.data.images import list_images, read_uint8
-from denoise.data.registry import get_set
+from denoise.data.registry import get_set, resolve_folder
 from denoise.leaderboard.cache import ResultCache, cache_key
 from denoise.leaderboard.methods import LeaderboardMethod
 from denoise.protocol import image_seed, score_image
