@@ -11,14 +11,18 @@ export DENOISE_DATA_DIR ?= $(DATA_DIR)
 DATA_SETS ?= CBSD432 CBSD68 Kodak24 BSD68 Set12 RNI6
 DATA_MIRROR ?=
 
-TRAIN_CONFIGS ?= configs/trainer/cpu.yaml configs/model/unet.yaml configs/data/cbsd432.yaml configs/experiment/default.yaml
+# EXPERIMENT: colour (the shipped colour model) or grey (the shipped grey model); configs/experiment/*.yaml
+EXPERIMENT ?= colour
+TRAINER ?= cpu
+TRAIN_CONFIGS ?= configs/trainer/$(TRAINER).yaml configs/trainer/long.yaml configs/model/unet.yaml \
+	configs/data/cbsd432.yaml configs/experiment/$(EXPERIMENT).yaml
 TRAIN_ARGS ?=
-CKPT ?= runs/default/checkpoints/best.ckpt
-EXPORT_TO ?= checkpoints/denoise-colour.pt
+CKPT ?= runs/$(EXPERIMENT)/checkpoints/best.ckpt
+EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
 
 LEADERBOARD_ARGS ?=
 
-.PHONY: help install install-peers data train export-checkpoint leaderboard demo test test-slow lint bench models-table tune-bilateral docs
+.PHONY: help install install-peers data train ablation export-checkpoint leaderboard demo test test-slow lint bench models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -40,10 +44,13 @@ $(VENV)/.installed: pyproject.toml
 data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA_MIRROR=../shared/datasets)
 	$(PYTHON) -m denoise.data fetch $(DATA_SETS) --root $(DATA_DIR) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
-train: install ## Train the default model (resume: TRAIN_ARGS="--ckpt_path last"; GPU: configs/trainer/gpu.yaml)
+train: install ## Train a shipped model: EXPERIMENT=colour|grey (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
 	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
 
-export-checkpoint: install ## Export a light inference checkpoint: CKPT=run.ckpt EXPORT_TO=checkpoints/NAME.pt
+ablation: install ## Compare designs at equal CPU training time (configs/ablation.yaml) -> results/ablation.{md,png}
+	$(PYTHON) -m denoise.training.ablation && $(MAKE) docs
+
+export-checkpoint: install ## Export EXPERIMENT's best checkpoint to checkpoints/denoise-EXPERIMENT.pt (or CKPT=, EXPORT_TO=)
 	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO)
 
 leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68 + Kodak24 -> results/leaderboard.{md,csv,png}
@@ -70,5 +77,5 @@ models-table: install ## Measure parameters and GMACs/MP of every registered mod
 tune-bilateral: install ## Tune the bilateral filter on training images, evaluate on CBSD68 (DATA_DIR=...)
 	$(PYTHON) -m denoise.baselines.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68 && $(MAKE) docs
 
-docs: install ## Copy the generated tables from results/ into README.md
-	$(PYTHON) -m denoise.docs
+docs: install ## Copy the generated tables from results/ into README.md; rewrite checkpoints/README.md
+	$(PYTHON) -m denoise.docs && $(PYTHON) -m denoise.model_card

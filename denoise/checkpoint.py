@@ -66,6 +66,10 @@ def _from_lightning(payload: dict) -> dict:
     state = {key[len(prefix) :]: value for key, value in payload["state_dict"].items() if key.startswith(prefix)}
     hyper = {key: value for key, value in payload["hyper_parameters"].items() if not key.startswith("_")}
     metadata = {"global_step": payload.get("global_step"), "epoch": payload.get("epoch"), **hyper}
+    metadata.update(payload.get("training_record", {}))  # train_seconds and machines, when recorded
+    data = {key: value for key, value in payload.get("datamodule_hyper_parameters", {}).items() if key[0] != "_"}
+    if data:
+        metadata["data"] = data  # training sets, patches, validation set
     metadata.pop("model_config")
     return {"format": FORMAT, "model_config": hyper["model_config"], "state_dict": state, "metadata": metadata}
 

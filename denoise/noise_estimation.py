@@ -18,8 +18,6 @@ import numpy as np
 from scipy.stats import gamma
 from skimage.restoration import estimate_sigma as wavelet_mad_sigma
 
-from denoise.utils.files import atomic_write_text
-
 PATCH = 7
 MAX_PATCHES = 200_000
 
@@ -83,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from denoise.data.images import list_images, read_uint8
     from denoise.data.registry import resolve_folder
     from denoise.protocol import add_noise, image_seed
+    from denoise.studies.common import write_report
 
     parser = argparse.ArgumentParser(prog="python -m denoise.noise_estimation", description="estimator accuracy")
     parser.add_argument("--dataset", default="CBSD68", help="registered set name or folder")
@@ -121,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             mae = np.abs(values).mean()
             cells.append(f"{mae:.2f} / {values.mean():+.2f} / {100 * mae / sigma:.1f}%")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    atomic_write_text(args.out, text)
-    print(text, end="")
-    return 0
+    return write_report(args.out, lines)
 
 
 if __name__ == "__main__":

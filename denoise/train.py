@@ -8,16 +8,28 @@ the default experiment. Resume a stopped or killed run with ``--ckpt_path last``
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
 
 
+class DenoiseCLI(LightningCLI):
+    """LightningCLI that points checkpoint callbacks without a folder at the run's ``checkpoints/``."""
+
+    def before_fit(self) -> None:
+        # before fit, not in the callbacks' setup: ``--ckpt_path last`` looks in these folders first
+        for callback in self.trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
+                callback.dirpath = str((Path(self.trainer.default_root_dir) / "checkpoints").resolve())
+
+
 def main(args: list[str] | None = None) -> int:
     try:
-        LightningCLI(
+        DenoiseCLI(
             DenoiseLitModule,
             DenoiseDataModule,
             save_config_kwargs={"overwrite": True},

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import skimage.data
 import torch
+import wandb
 from torch import nn
 
 from denoise import Denoiser
@@ -30,6 +31,7 @@ from denoise.train import main as train_main
 from denoise.training.export import main as export_main
 from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
 from denoise.training.losses import get_loss
+from denoise.utils.machine import machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "smoke.yaml"
@@ -154,10 +156,15 @@ def test_smoke_run_checkpoints_samples_and_protocol_equal_validation(image_folde
 
 def test_resume_from_last_continues_the_step_count(image_folders, run):
     assert train_main(_smoke_args(image_folders, "--trainer.max_steps=10")) == 0
+    first = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["training_record"]["train_seconds"]
     assert train_main(_smoke_args(image_folders, "--trainer.max_steps=15", "--ckpt_path=last")) == 0
-    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 15
+    last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 15
     steps = [int(row["step"]) for row in _metrics(run) if row.get("train/loss")]
     assert steps and min(steps) >= 10  # the resumed run started where the first one stopped
+    # the wall time of training adds up over the resumed runs, and the machine is recorded once
+    assert last["training_record"]["train_seconds"] > first > 0
+    assert last["training_record"]["machines"] == [machine_description()]
 
 
 def test_run_killed_with_sigkill_resumes_from_its_last_save(image_folders, run):
@@ -216,6 +223,8 @@ def test_export_light_checkpoint(image_folders, run, tmp_path, capsys):
     full, _ = load_checkpoint(run / "checkpoints" / "last.ckpt")
     exported, metadata = load_checkpoint(light)
     assert metadata["global_step"] == 5 and metadata["source"] == "last.ckpt"
+    assert metadata["train_seconds"] > 0 and metadata["machines"] == [machine_description()]
+    assert metadata["data"]["train_sets"] == [str(image_folders / "train")] and metadata["data"]["patch_size"] == 64
     noisy = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(full(noisy, 0.1), exported(noisy, 0.1))
@@ -230,11 +239,17 @@ def test_missing_data_set_is_one_clear_line(tmp_path, monkeypatch, capsys):
     assert "data set CBSD432 is not in" in capsys.readouterr().err
 
 
-def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run, tmp_path):
-    configs = [
-        ROOT / "configs" / name
-        for name in ("trainer/cpu.yaml", "model/unet.yaml", "data/cbsd432.yaml", "experiment/default.yaml")
-    ]
+def _make_train_configs(experiment: str) -> list[Path]:
+    """The config stack of ``make train EXPERIMENT=...``, read from the Makefile's TRAIN_CONFIGS."""
+    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    line = next(line for line in makefile.splitlines() if line.startswith("TRAIN_CONFIGS ?="))
+    names = line.split("?=", 1)[1].replace("$(TRAINER)", "cpu").replace("$(EXPERIMENT)", experiment).split()
+    return [ROOT / name for name in names]
+
+
+@pytest.mark.parametrize("experiment, channels", [("colour", 3), ("grey", 1)])
+def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run, tmp_path, experiment, channels):
+    configs = _make_train_configs(experiment)
     args = [
         "fit",
         *[item for config in configs for item in ("--config", str(config))],
@@ -247,6 +262,13 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
         "--trainer.limit_val_batches=0",
         "--model.net.init_args.widths=[8,16]",
     ]
-    assert train_main(args) == 0
-    assert list((tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb"))  # offline: no account, no network
-    assert (tmp_path / "runs" / "default" / "checkpoints" / "last.ckpt").is_file()
+    try:
+        assert train_main(args) == 0
+    finally:
+        wandb.finish()  # one run per process, as with `make train`; the next test starts its own
+    # offline: no account, no network (the run's files may land in the wandb service's first folder, so only
+    # the run folder is checked here)
+    assert list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
+    last = tmp_path / "runs" / experiment / "checkpoints" / "last.ckpt"  # the folder comes from default_root_dir
+    model, _ = load_checkpoint(last)
+    assert model.channels == channels

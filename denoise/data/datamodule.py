@@ -21,7 +21,9 @@ class DenoiseDataModule(L.LightningDataModule):
         patch_size: training patch side.
         batch_size: training patches per step.
         patches_per_epoch: training patches per epoch (the epoch length).
-        val_images: use only the first N validation images (None: all).
+        val_images: use only N validation images (None: all).
+        val_skip: skip the first N validation images (e.g. validate on training-set images held out of
+            training with ``train_images``).
         val_sigmas: validation noise levels (/255).
         train_images: use only the first N training images (None: all; for quick runs).
         num_workers: data-loader worker processes.
@@ -41,6 +43,7 @@ class DenoiseDataModule(L.LightningDataModule):
         train_images: int | None = None,
         num_workers: int = 2,
         seed: int = 0,
+        val_skip: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -55,8 +58,10 @@ class DenoiseDataModule(L.LightningDataModule):
             images = [read_uint8(path, grey=hp.grey) for path in paths]
             self.train_dataset = PatchDataset(images, hp.patch_size, hp.patches_per_epoch, hp.seed)
         if self.val_dataset is None:
-            paths = list_images(resolve_folder(hp.val_set))
+            paths = list_images(resolve_folder(hp.val_set))[hp.val_skip :]
             paths = paths[: hp.val_images] if hp.val_images else paths
+            if not paths:
+                raise ValueError(f"no validation images left in {hp.val_set} after skipping {hp.val_skip}")
             self.val_dataset = ProtocolDataset(paths, tuple(hp.val_sigmas), hp.grey)
 
     def train_dataloader(self) -> DataLoader:

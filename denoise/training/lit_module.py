@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from denoise.data.noise import add_training_noise
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, ssim, to_uint8
 from denoise.training.losses import get_loss
+from denoise.utils.machine import machine_description
 
 
 class NonFiniteLossError(RuntimeError):
@@ -26,7 +28,8 @@ class DenoiseLitModule(L.LightningModule):
 
     Per patch a sigma is drawn uniformly from [sigma_min, sigma_max] (/255) and Gaussian noise synthesised on
     the fly; the loss compares the denoised output with the clean patch. AdamW with linear warm-up then
-    cosine decay to ``lr * final_lr_ratio``. Validation scores whole images at each validation sigma with
+    cosine decay to ``lr * final_lr_ratio`` over the run (constant when
+    the run has no step limit). Validation scores whole images at each validation sigma with
     :mod:`denoise.metrics`, on the protocol's seeded noise, so the numbers equal the leaderboard's.
 
     Args:
@@ -59,6 +62,9 @@ class DenoiseLitModule(L.LightningModule):
         self.save_hyperparameters(ignore=["net"])
         self.hparams["model_config"] = dict(getattr(net, "model_config", {}))
         self.nonfinite_in_a_row = 0
+        self.train_seconds = 0.0  # wall time of fit(), summed over resumed runs (validation included)
+        self.machines: list[str] = []  # the machines that trained it
+        self._fit_started: float | None = None
 
     def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
         return self.net(noisy, sigma)
@@ -100,14 +106,38 @@ class DenoiseLitModule(L.LightningModule):
         if log_image is not None:  # wandb: the triplet also appears in the run
             log_image(key="val/sample_sigma25", images=[triplet], caption=["noisy | denoised | clean"])
 
+    def on_fit_start(self) -> None:
+        self._fit_started = time.monotonic()
+        machine = machine_description()
+        if self.device.type == "cuda":
+            machine += f", {torch.cuda.get_device_name(self.device)}"
+        if machine not in self.machines:
+            self.machines.append(machine)
+
+    def training_record(self) -> dict:
+        """Wall seconds of training so far (all resumed runs) and the machines used: saved in checkpoints."""
+        running = time.monotonic() - self._fit_started if self._fit_started is not None else 0.0
+        return {"train_seconds": self.train_seconds + running, "machines": list(self.machines)}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["training_record"] = self.training_record()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        record = checkpoint.get("training_record", {})
+        self.train_seconds = float(record.get("train_seconds", 0.0))
+        self.machines = list(dict.fromkeys([*record.get("machines", []), *self.machines]))
+
     def configure_optimizers(self):
         hp = self.hparams
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        estimated = self.trainer.estimated_stepping_batches  # infinite when training is stopped otherwise
+        total = max(int(estimated), 1) if math.isfinite(estimated) else None
 
         def factor(step: int) -> float:
             if step < hp.warmup_steps:
                 return (step + 1) / hp.warmup_steps
+            if total is None:  # no known end: hold the learning rate after warm-up
+                return 1.0
             progress = min((step - hp.warmup_steps) / max(total - hp.warmup_steps, 1), 1.0)
             return hp.final_lr_ratio + (1 - hp.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 

@@ -1,0 +1,146 @@
+"""``python -m denoise.model_card``: write ``checkpoints/README.md``, the card of the shipped models.
+
+Everything in the card is read from the checkpoints (network, training data, noise range, steps, wall time and
+machines, recorded by the training run) and from ``results/leaderboard.csv`` (the scores), so the card says
+what the files are, and ``make docs`` keeps it in step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint
+from denoise.leaderboard.report import summarise
+from denoise.models.profile import count_parameters, gmacs_per_megapixel
+from denoise.utils.files import atomic_write_text
+
+EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
+BENCHMARKS = {3: ("CBSD68", "Kodak24"), 1: ("BSD68", "Set12")}
+PEER = "ffdnet"
+LIMITS = [
+    "Trained on synthetic additive white Gaussian noise only. Real camera noise is signal-dependent and spatially "
+    "correlated; on real photos the model runs blind with an estimated sigma (see `results/real_noise.png`), "
+    "which is a best effort, not what it was trained for.",
+    "Noise levels above 75/255 were never seen in training.",
+    "Trained on 432 natural photos (BSD); other content (text, medical, astronomy) is out of its distribution.",
+]
+
+
+def _read_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with path.open() as stream:
+        return [{**row, "sigma": float(row["sigma"]), "psnr": float(row["psnr"]), "ssim": float(row["ssim"]),
+                 "seconds": float(row["seconds"]), "megapixels": float(row["megapixels"])}
+                for row in csv.DictReader(stream)]  # fmt: skip
+
+
+def _hours(seconds: float | None) -> str:
+    return "not recorded" if seconds is None else f"{seconds / 3600:.2f} h"
+
+
+def scores(name: str, channels: int, summary: dict) -> list[str]:
+    """Markdown rows: this model and FFDNet per benchmark set, PSNR at each sigma and s/MP."""
+    lines = ["| set | method | " + " | ".join(f"sigma {s:g}" for s in (15, 25, 50)) + " | s / MP |",
+             "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    for dataset in BENCHMARKS[channels]:
+        for method in (name, PEER):
+            stats = summary.get(dataset, {}).get(method)
+            if stats is None:
+                lines.append(f"| {dataset} | {method} | - | - | - | - |")
+                continue
+            cells = " | ".join(f"{stats['psnr'][s]:.2f}" if s in stats["psnr"] else "-" for s in (15.0, 25.0, 50.0))
+            lines.append(f"| {dataset} | {method} | {cells} | {stats['s_per_mp']:.3f} |")
+    return lines + ["", *comparison(name, channels, summary)]
+
+
+def comparison(name: str, channels: int, summary: dict) -> list[str]:
+    """One sentence per set: the mean PSNR difference to FFDNet over the sigmas both have."""
+    sentences = []
+    for dataset in BENCHMARKS[channels]:
+        ours, peer = summary.get(dataset, {}).get(name), summary.get(dataset, {}).get(PEER)
+        shared = sorted(set(ours["psnr"]) & set(peer["psnr"])) if ours and peer else []
+        if not shared:
+            continue
+        gaps = [ours["psnr"][s] - peer["psnr"][s] for s in shared]
+        mean = sum(gaps) / len(gaps)
+        below = sum(gap < 0 for gap in gaps)
+        verdict = f"below FFDNet at {below} of {len(gaps)} sigmas" if below else "at or above FFDNet at every sigma"
+        sentences.append(f"On {dataset}: {mean:+.2f} dB against FFDNet on average ({verdict}).")
+    return [" ".join(sentences)] if sentences else []
+
+
+def card(path: Path, summary: dict) -> list[str]:
+    """The card's section for one checkpoint file."""
+    model, meta = load_checkpoint(path)
+    channels = model.channels
+    data = meta.get("data", {})
+    config = ", ".join(f"{key}={value}" for key, value in model.model_config.items() if key != "name")
+    experiment = EXPERIMENTS.get(channels, "colour")
+    lines = [
+        f"## `{path.name}`: {'grey' if channels == 1 else 'colour'} images",
+        "",
+        f"- Network: `{model.model_config['name']}` ({config}); {count_parameters(model) / 1e6:.2f} M parameters, "
+        f"{gmacs_per_megapixel(model, channels):.1f} GMACs per megapixel; {path.stat().st_size / 2**20:.1f} MB.",
+        f"- Training data: {', '.join(data.get('train_sets', ['not recorded']))}"
+        f"{' (grey versions)' if data.get('grey') else ''}, random {data.get('patch_size', '?')}x"
+        f"{data.get('patch_size', '?')} patches, batches of {data.get('batch_size', '?')}, flips and rotations; "
+        f"validation on {data.get('val_set', 'not recorded')}.",
+        f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
+        f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
+        "the noise (residual learning).",
+        f"- Optimisation: {meta.get('loss', '?')} loss, AdamW lr {meta.get('lr', '?')}, weight decay "
+        f"{meta.get('weight_decay', '?')}, {meta.get('warmup_steps', '?')} warm-up steps then cosine decay.",
+        f"- Steps: {meta.get('global_step', 'not recorded')} (checkpoint `{meta.get('source', '?')}`); training wall "
+        f"time {_hours(meta.get('train_seconds'))} (validation included) on: "
+        + "; ".join(meta.get("machines", ["not recorded"]))
+        + ".",
+        f"- Reproduce: `make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT={experiment}`, then "
+        f"`make export-checkpoint EXPERIMENT={experiment}` (resume a stopped run with "
+        '`TRAIN_ARGS="--ckpt_path last"`).',
+        "",
+        "Scores under the evaluation protocol, PSNR in dB (from `results/leaderboard.csv`, `make leaderboard`):",
+        "",
+        *scores(path.stem, channels, summary),
+        "",
+    ]
+    return lines
+
+
+def render(folder: Path, results: Path) -> str:
+    summary = summarise(_read_rows(results / "leaderboard.csv"))
+    paths = [folder / name for name in DEFAULT_CHECKPOINTS.values() if (folder / name).is_file()]
+    lines = [
+        "# Model card: the shipped checkpoints",
+        "",
+        "<!-- generated by `python -m denoise.model_card` from the checkpoints and results/; do not edit -->",
+        "",
+        "`python -m denoise.infer` loads these by default and picks the grey or the colour model per image. Each "
+        "file holds the network's configuration and weights (`denoise-checkpoint/1`) and the training run's record.",
+        "",
+    ]
+    if not paths:
+        lines += ["No trained checkpoint ships yet.", ""]
+    for path in paths:
+        lines += card(path, summary)
+    lines += ["## Known limits", "", *(f"- {limit}" for limit in LIMITS), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise.model_card", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", type=Path, default=checkpoint_dir(), help="folder of the checkpoints")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="folder with leaderboard.csv")
+    parser.add_argument("--out", type=Path, help="output (default: README.md in the checkpoint folder)")
+    args = parser.parse_args(argv)
+    out = args.out or args.checkpoints / "README.md"
+    atomic_write_text(out, render(args.checkpoints, args.results))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

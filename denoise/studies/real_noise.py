@@ -1,0 +1,80 @@
+"""``python -m denoise.studies.real_noise``: real noisy photos (RNI6) denoised blind, as a contact sheet.
+
+Real noise is neither Gaussian nor white, so there is no clean reference and no PSNR: each photo's noise level
+is estimated (:meth:`Denoiser.estimate_sigma`), the photo is denoised with it at full resolution, and a
+central crop of the noisy and the denoised photo are shown side by side, captioned with the estimate.
+Writes ``results/real_noise.png``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+from denoise.demo import caption
+from denoise.io import ImageData, read_image, write_image
+from denoise.studies.common import command_line, load, parser
+
+PROG = "denoise.studies.real_noise"
+PAIRS_PER_ROW = 2
+
+
+def central_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size`` x ``size`` window (smaller when the image is), as H x W x 3 (grey repeated)."""
+    top, left = max((image.shape[0] - size) // 2, 0), max((image.shape[1] - size) // 2, 0)
+    crop = image[top : top + size, left : left + size]
+    return np.repeat(crop[..., None], 3, axis=2) if crop.ndim == 2 else crop
+
+
+def pad_to(panel: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``panel`` on a white canvas of ``height`` x ``width`` x 3 (top-left aligned)."""
+    canvas = np.full((height, width, 3), 255, np.uint8)
+    canvas[: panel.shape[0], : panel.shape[1]] = panel
+    return canvas
+
+
+def contact_sheet(pairs: list[tuple[np.ndarray, np.ndarray, str, float]], size: int) -> np.ndarray:
+    """Rows of (noisy | denoised) crops captioned with the photo's name and estimated sigma (/255).
+
+    ``PAIRS_PER_ROW`` pairs per row; returns uint8 H x W x 3.
+    """
+    panels = []
+    for noisy, denoised, name, sigma255 in pairs:
+        panels.append(caption(pad_to(noisy, size, size), f"{name[:14]}: noisy"))
+        panels.append(caption(pad_to(denoised, size, size), f"blind, sigma {sigma255:.1f}"))
+    per_row = 2 * PAIRS_PER_ROW
+    blank = np.full_like(panels[0], 255)
+    panels += [blank] * (-len(panels) % per_row)
+    rows = [np.hstack(panels[start : start + per_row]) for start in range(0, len(panels), per_row)]
+    return np.vstack(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser(f"python -m {PROG}", __doc__.splitlines()[0], "RNI6", "results/real_noise.png")
+    arguments.add_argument("--crop", type=int, default=256, help="side of the central crops shown")
+    args = arguments.parse_args(argv)
+    loaded = load(args)
+    if loaded is None:
+        return 2
+    denoiser, paths = loaded
+    pairs = []
+    for path in tqdm(paths, desc="photos", unit="photo"):
+        data = read_image(path)
+        noisy = data.to_float()
+        sigma = denoiser.estimate_sigma(noisy)
+        denoised = data.with_pixels_from_float(denoiser(noisy, sigma)).pixels
+        if data.pixels.dtype != np.uint8:  # 16-bit photos: shown as 8-bit
+            noisy, denoised = (np.round(image / 257).astype(np.uint8) for image in (data.pixels, denoised))
+        else:
+            noisy = data.pixels
+        pairs.append((central_crop(noisy, args.crop), central_crop(denoised, args.crop), path.stem, sigma * 255))
+        print(f"{path.name}: estimated sigma {sigma * 255:.2f}/255", flush=True)
+    write_image(args.out, ImageData(contact_sheet(pairs, args.crop)))
+    print(f"wrote {args.out} ({command_line(PROG, argv)}, {denoiser.name})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

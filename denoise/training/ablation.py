@@ -1,0 +1,217 @@
+"""``python -m denoise.training.ablation``: compare designs at equal CPU training time.
+
+The ablation is described by a YAML file (``configs/ablation.yaml``): the base training configs, settings
+fixed for every variant, a CPU-time budget and the variants, each a set of config overrides. Every variant is
+trained through the same LightningCLI as ``make train`` until the process has used the budget of CPU time,
+then scored by the validation loop (the evaluation protocol). One JSON line per variant goes to
+``results/ablation.jsonl``, so a stopped ablation resumes with the variants still missing; the summary goes
+to ``results/ablation.md`` and ``results/ablation.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import yaml
+from lightning.pytorch.cli import LightningCLI
+
+from denoise.data.datamodule import DenoiseDataModule
+from denoise.models.profile import count_parameters, gmacs_per_megapixel
+from denoise.training.lit_module import DenoiseLitModule
+from denoise.utils.files import atomic_write_text
+from denoise.utils.machine import machine_description
+
+SIGMAS = (15, 25, 50)
+
+
+class CPUTimeBudget(L.Callback):
+    """Stop training once the process has used ``seconds`` of CPU time (all threads) since training began."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.start = 0.0
+        self.used = 0.0
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.start = time.process_time()
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args: Any) -> None:
+        self.used = time.process_time() - self.start
+        if self.used >= self.seconds:
+            trainer.should_stop = True
+
+
+def load_plan(path: str | Path) -> dict[str, Any]:
+    """Read and check an ablation YAML (see ``configs/ablation.yaml`` for the layout)."""
+    plan = yaml.safe_load(Path(path).read_text())
+    missing = {"base", "cpu_seconds", "variants"} - set(plan or {})
+    if missing:
+        raise ValueError(f"{path}: missing key(s) {', '.join(sorted(missing))}; see configs/ablation.yaml")
+    for config in plan["base"]:
+        if not Path(config).is_file():
+            raise FileNotFoundError(f"{path}: base config {config} not found (run from the repository root)")
+    return plan
+
+
+def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train one variant within the plan's CPU budget and score it; returns its record (without its name)."""
+    torch.set_num_threads(int(plan.get("threads", torch.get_num_threads())))
+    configs = [*plan["base"], yaml.safe_dump(plan.get("fixed", {})), yaml.safe_dump(overrides)]
+    args = [item for config in configs for item in ("--config", config)]
+    command_line, sys.argv = sys.argv, sys.argv[:1]  # the CLI reads only ``args``; keep it from warning
+    try:
+        cli = LightningCLI(DenoiseLitModule, DenoiseDataModule, run=False, args=args, save_config_callback=None)
+    finally:
+        sys.argv = command_line
+    budget = CPUTimeBudget(float(plan["cpu_seconds"]))
+    cli.trainer.callbacks.append(budget)
+    start = time.perf_counter()
+    cli.trainer.fit(cli.model, cli.datamodule)
+    wall = time.perf_counter() - start
+    metrics = cli.trainer.validate(cli.model, cli.datamodule, verbose=False)[0]
+    data, net = cli.datamodule.hparams, cli.model.net
+    steps = cli.trainer.global_step
+    return {
+        "config": overrides,
+        "model": net.model_config,
+        "loss": cli.model.hparams.loss,
+        "patch_size": data.patch_size,
+        "batch_size": data.batch_size,
+        "parameters": count_parameters(net),
+        "gmacs_per_mp": gmacs_per_megapixel(net, net.channels),
+        "steps": steps,
+        "train_megapixels": steps * data.batch_size * data.patch_size**2 / 1e6,
+        "cpu_seconds": budget.used,
+        "wall_seconds": wall,
+        **{f"psnr_{s}": metrics[f"val/psnr_{s}"] for s in SIGMAS},
+        **{f"ssim_{s}": metrics[f"val/ssim_{s}"] for s in SIGMAS},
+    }
+
+
+def read_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Variant name -> record, from the JSON lines written so far (a torn last line is ignored)."""
+    results = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            results[record["variant"]] = record
+    return results
+
+
+def _describe(record: dict[str, Any]) -> str:
+    model = record["model"]
+    widths = "-".join(str(width) for width in model["widths"])
+    return f"{model['name']}, {model['encoding']}, {widths}"
+
+
+def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], plan_path: str) -> str:
+    """The summary table, best mean PSNR first, baseline differences in dB."""
+    records = [results[name] for name in plan["variants"] if name in results]
+    baseline = results.get("baseline")
+    lines = [
+        f"Design ablation at equal CPU training time: `python -m denoise.training.ablation --plan {plan_path}`.",
+        f"Each variant trained for {plan['cpu_seconds']:g} CPU seconds ({plan.get('threads', '?')} threads, data "
+        "loading included) from the same seed with a constant learning rate after warm-up, then was scored on "
+        "CBSD432 images held out of its training, under the evaluation protocol (PSNR in dB). "
+        "Short runs favour designs that learn fast; the ranking says which design to train longer, not "
+        "where each would end.",
+        f"Machine: {machine_description()}.",
+        "",
+        "| variant | model, encoding, widths | loss | patch x batch | params | GMACs/MP | steps | MP seen "
+        "| PSNR 15 | PSNR 25 | PSNR 50 | mean | vs baseline |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    mean = {id(r): sum(r[f"psnr_{s}"] for s in SIGMAS) / len(SIGMAS) for r in records}
+    for record in sorted(records, key=lambda r: -mean[id(r)]):
+        delta = f"{mean[id(record)] - mean[id(baseline)]:+.2f}" if baseline else "-"
+        psnrs = " | ".join(f"{record[f'psnr_{s}']:.2f}" for s in SIGMAS)
+        lines.append(
+            f"| {record['variant']} | {_describe(record)} | {record['loss']} | "
+            f"{record['patch_size']} x {record['batch_size']} | {record['parameters'] / 1e6:.2f} M | "
+            f"{record['gmacs_per_mp']:.1f} | {record['steps']} | {record['train_megapixels']:.0f} | {psnrs} | "
+            f"{mean[id(record)]:.2f} | {delta} |"
+        )
+    missing = [name for name in plan["variants"] if name not in results]
+    if missing:
+        lines += ["", f"Not yet run: {', '.join(missing)}."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -> None:
+    """PSNR at sigma 25 against GMACs per megapixel, one labelled point per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for name in plan["variants"]:
+        if name in results:
+            record = results[name]
+            axes.scatter(record["gmacs_per_mp"], record["psnr_25"], color="tab:blue")
+            axes.annotate(
+                name, (record["gmacs_per_mp"], record["psnr_25"]), fontsize=8, xytext=(4, 3), textcoords="offset points"
+            )
+    axes.set_xscale("log")
+    axes.set_xlabel("GMACs per megapixel (log)")
+    axes.set_ylabel("PSNR at sigma 25 (dB), held-out CBSD432")
+    axes.set_title(f"Ablation at {plan['cpu_seconds']:g} CPU seconds of training per variant")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise.training.ablation", description=__doc__.split("\n")[0])
+    parser.add_argument("--plan", default="configs/ablation.yaml", help="the ablation YAML")
+    parser.add_argument("--out", default="results/ablation", help="output stem: STEM.jsonl, STEM.md, STEM.png")
+    parser.add_argument("--only", nargs="+", metavar="VARIANT", help="run just these variants")
+    parser.add_argument("--rerun", action="store_true", help="train variants again even if they have results")
+    args = parser.parse_args(argv)
+    try:
+        plan = load_plan(args.plan)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    unknown = sorted(set(args.only or []) - set(plan["variants"]))
+    if unknown:
+        print(
+            f"error: unknown variant(s) {', '.join(unknown)}; the plan has {', '.join(plan['variants'])}",
+            file=sys.stderr,
+        )
+        return 2
+    stem = Path(args.out)
+    jsonl = stem.with_suffix(".jsonl")
+    results = read_results(jsonl)
+    todo = [name for name in (args.only or plan["variants"]) if args.rerun or name not in results]
+    for index, name in enumerate(todo, 1):
+        print(f"[{index}/{len(todo)}] {name}: training for {plan['cpu_seconds']:g} CPU seconds", flush=True)
+        record = {"variant": name, **train_variant(plan, plan["variants"][name] or {})}
+        results[name] = record
+        jsonl.parent.mkdir(parents=True, exist_ok=True)
+        with jsonl.open("a") as stream:
+            stream.write(json.dumps(record) + "\n")
+        print(
+            f"  {record['steps']} steps, PSNR 15/25/50: " + " / ".join(f"{record[f'psnr_{s}']:.2f}" for s in SIGMAS),
+            flush=True,
+        )
+    atomic_write_text(stem.with_suffix(".md"), render_markdown(plan, results, args.plan))
+    plot(plan, results, stem.with_suffix(".png"))
+    print(f"wrote {stem.with_suffix('.md')} and {stem.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The equal-CPU-time ablation: a tiny plan on a few photos, its records, report, plot and resume."""
+
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+import skimage.data
+import torch
+import yaml
+
+from denoise.data.datamodule import DenoiseDataModule
+from denoise.io import ImageData, write_image
+from denoise.models import create_model
+from denoise.training.ablation import CPUTimeBudget, main, read_results
+from denoise.training.lit_module import DenoiseLitModule
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Six 96x128 crops: four to train on, two held out."""
+    root = tmp_path_factory.mktemp("photos")
+    for index, photo in enumerate([skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]):
+        for half in range(2):
+            write_image(root / f"{index}{half}.png", ImageData(photo[96 * half : 96 * half + 96, :128]))
+    return root
+
+
+def _plan(tmp_path: Path, photos: Path, variants: dict) -> Path:
+    plan = yaml.safe_load((ROOT / "configs" / "ablation.yaml").read_text())
+    plan["base"] = [str(ROOT / config) for config in plan["base"]]
+    plan["cpu_seconds"] = 1.0
+    plan["fixed"]["model"]["net"] = {"init_args": {"widths": [8, 16]}}
+    plan["fixed"]["data"].update(
+        train_sets=[str(photos)],
+        train_images=4,
+        val_set=str(photos),
+        val_skip=4,
+        val_images=2,
+        patch_size=32,
+        batch_size=2,
+    )
+    plan["variants"] = variants
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    return path
+
+
+def test_cpu_time_budget_stops_training():
+    module = DenoiseLitModule(create_model("unet", widths=[8, 16]), warmup_steps=1)
+    trainer = L.Trainer(
+        max_steps=-1,
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        callbacks=[CPUTimeBudget(0.5)],
+    )
+    started = time.process_time()
+    trainer.fit(module, torch.utils.data.DataLoader(torch.rand(64, 3, 16, 16), batch_size=2))
+    assert 0.5 <= time.process_time() - started < 30  # it stopped, soon after the budget
+    assert trainer.global_step > 0
+    # no step limit: after warm-up the learning rate holds instead of following a schedule of unknown length
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(module.hparams.lr)
+
+
+def test_validation_can_skip_images_held_out_of_training(photos):
+    data = DenoiseDataModule(
+        train_sets=[str(photos)], train_images=4, val_set=str(photos), val_skip=4, patch_size=32, num_workers=0
+    )
+    data.setup("fit")
+    assert len(data.val_dataset) == 2 and len(data.train_dataset.images) == 4
+    with pytest.raises(ValueError, match="no validation images left"):
+        DenoiseDataModule(val_set=str(photos), val_skip=6).setup("validate")
+
+
+def test_ablation_trains_each_variant_writes_a_report_and_resumes(photos, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    variants = {"baseline": {}, "loss_l2": {"model": {"loss": "l2"}}}
+    plan = _plan(tmp_path, photos, variants)
+    out = tmp_path / "results" / "ablation"
+    assert main(["--plan", str(plan), "--out", str(out)]) == 0
+    results = read_results(out.with_suffix(".jsonl"))
+    assert set(results) == set(variants)
+    for record in results.values():
+        assert record["cpu_seconds"] >= 1.0 and record["steps"] > 0
+        assert record["model"]["widths"] == [8, 16] and record["gmacs_per_mp"] > 0
+        assert all(10 < record[f"psnr_{s}"] < 60 for s in (15, 25, 50))
+    assert results["loss_l2"]["loss"] == "l2" and results["baseline"]["loss"] == "l1"
+    report = out.with_suffix(".md").read_text()
+    assert "| baseline |" in report and "| loss_l2 |" in report and "+0.00" in report
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    # a second run trains nothing new; --only with --rerun trains just that variant again
+    capsys.readouterr()
+    assert main(["--plan", str(plan), "--out", str(out)]) == 0
+    assert "training for" not in capsys.readouterr().out
+    assert main(["--plan", str(plan), "--out", str(out), "--only", "loss_l2", "--rerun"]) == 0
+    lines = out.with_suffix(".jsonl").read_text().splitlines()
+    assert [json.loads(line)["variant"] for line in lines] == ["baseline", "loss_l2", "loss_l2"]
+
+
+def test_ablation_bad_plan_or_variant_is_one_line(photos, tmp_path, capsys):
+    assert main(["--plan", str(tmp_path / "missing.yaml")]) == 2
+    assert "error:" in capsys.readouterr().err
+    plan = _plan(tmp_path, photos, {"baseline": {}})
+    assert main(["--plan", str(plan), "--only", "nope"]) == 2
+    assert "unknown variant(s) nope" in capsys.readouterr().err

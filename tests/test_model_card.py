@@ -1,0 +1,47 @@
+"""The model card: read from the checkpoints and the leaderboard, and in step with what ships."""
+
+from pathlib import Path
+
+import pytest
+
+from denoise.checkpoint import checkpoint_dir
+from denoise.leaderboard.report import to_csv
+from denoise.model_card import render
+from tests.helpers import random_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rows(method, dataset, psnrs):
+    return [
+        {"method": method, "dataset": dataset, "image": "a.png", "sigma": sigma, "seed": 1, "psnr": value,
+         "ssim": 0.9, "seconds": 0.5, "megapixels": 0.25}
+        for sigma, value in zip((15.0, 25.0, 50.0), psnrs, strict=True)
+    ]  # fmt: skip
+
+
+def test_card_reads_the_checkpoints_and_compares_with_ffdnet(tmp_path):
+    folder = tmp_path / "checkpoints"
+    random_checkpoint(folder / "denoise-colour.pt", channels=3)
+    random_checkpoint(folder / "denoise-grey.pt", channels=1)
+    rows = _rows("denoise-colour", "CBSD68", (34.0, 31.0, 28.0)) + _rows("ffdnet", "CBSD68", (33.8, 31.2, 28.0))
+    (tmp_path / "leaderboard.csv").write_text(to_csv(rows))
+    text = render(folder, tmp_path)
+    assert "## `denoise-colour.pt`: colour images" in text and "## `denoise-grey.pt`: grey images" in text
+    assert "| CBSD68 | denoise-colour | 34.00 | 31.00 | 28.00 | 2.000 |" in text
+    assert "| Kodak24 | ffdnet | - | - | - | - |" in text  # not measured: said, not invented
+    # mean of +0.2, -0.2, 0.0; one sigma below FFDNet
+    assert "On CBSD68: +0.00 dB against FFDNet on average (below FFDNet at 1 of 3 sigmas)." in text
+    assert "make train EXPERIMENT=grey" in text and "make train EXPERIMENT=colour" in text
+    assert "not recorded" in text  # random test weights carry no training record
+
+
+def test_card_without_checkpoints_says_so(tmp_path):
+    assert "No trained checkpoint ships yet." in render(tmp_path, tmp_path)
+
+
+@pytest.mark.skipif(not any(checkpoint_dir().glob("*.pt")), reason="no checkpoint ships yet")
+def test_shipped_card_is_up_to_date():
+    assert (checkpoint_dir() / "README.md").read_text() == render(checkpoint_dir(), ROOT / "results"), (
+        "checkpoints/README.md is out of date: run `make docs`"
+    )

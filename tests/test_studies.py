@@ -1,0 +1,90 @@
+"""The studies of a trained model (blind sigma, sigma maps, real photos), run on random small networks.
+
+Random weights say nothing of quality; these tests check what each command measures and writes.
+"""
+
+import numpy as np
+import pytest
+
+from denoise.io import ImageData, read_image, write_image
+from denoise.studies import blind, real_noise, sigma_map
+from tests.helpers import photo, random_checkpoint
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A colour set and a grey+colour set of two photos each, and a checkpoint folder with both models."""
+    root = tmp_path_factory.mktemp("studies")
+    for index in range(2):
+        image = np.round(photo(64 + 16 * index, 96) * 255).astype(np.uint8)
+        write_image(root / "colour" / f"c{index}.png", ImageData(image))
+    write_image(root / "mixed" / "grey.png", ImageData(np.round(photo(64, 80, grey=True) * 255).astype(np.uint8)))
+    write_image(root / "mixed" / "rgb.png", ImageData(np.round(photo(80, 64) * 255).astype(np.uint8)))
+    random_checkpoint(root / "models" / "denoise-colour.pt", channels=3)
+    random_checkpoint(root / "models" / "denoise-grey.pt", channels=1)
+    return root
+
+
+@pytest.fixture
+def shipped(folders, monkeypatch):
+    monkeypatch.setenv("DENOISE_CHECKPOINTS", str(folders / "models"))
+
+
+def _table(path):
+    return [line for line in path.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def test_ramp_map_and_noise():
+    ramp = sigma_map.ramp_map(3, 46)
+    assert ramp.shape == (3, 46) and ramp[0, 0] == pytest.approx(5 / 255) and ramp[2, -1] == pytest.approx(50 / 255)
+    assert np.all(np.diff(ramp, axis=1) > 0) and np.all(ramp == ramp[0])
+    clean = np.full((4000, 46, 3), 0.5, np.float32)
+    noisy = sigma_map.ramp_noise(clean, sigma_map.ramp_map(4000, 46), seed=1)
+    measured = (noisy - clean).reshape(-1, 46, 3).std(axis=(0, 2)) * 255  # per column
+    assert np.allclose(measured, np.linspace(5, 50, 46), rtol=0.05)
+    assert noisy.max() > 1  # unclipped
+
+
+def test_blind_study_reports_true_and_estimated_sigma(folders, shipped, tmp_path, capsys):
+    out = tmp_path / "blind.md"
+    assert blind.main(["--dataset", str(folders / "colour"), "--sigmas", "15,50", "--out", str(out)]) == 0
+    rows = _table(out)
+    assert [row.split("|")[1].strip() for row in rows] == ["15", "50"]
+    for row, sigma in zip(rows, (15, 50), strict=True):
+        known, estimated, loss, estimate = (float(cell) for cell in row.split("|")[2:6])
+        assert loss == pytest.approx(known - estimated, abs=0.002)
+        assert estimate == pytest.approx(sigma, rel=0.2)  # the estimator, on tiny photos
+
+
+def test_sigma_map_study_compares_the_map_with_single_sigmas(folders, shipped, tmp_path):
+    out = tmp_path / "sigma_map.md"
+    assert sigma_map.main(["--dataset", str(folders / "colour"), "--out", str(out)]) == 0
+    rows = _table(out)
+    assert [row.split("|")[1].strip().split(" (")[0] for row in rows] == [
+        "true sigma map",
+        "best single sigma for the set",
+        "best single sigma per image",
+    ]
+    values = [float(row.split("|")[2]) for row in rows]
+    assert values[2] >= values[1]  # the per-image oracle is at least the set's best
+    assert float(rows[0].split("|")[3]) == 0.0
+
+
+def test_real_noise_sheet_has_a_pair_per_photo(folders, shipped, tmp_path, capsys):
+    out = tmp_path / "sheet.png"
+    assert real_noise.main(["--dataset", str(folders / "mixed"), "--crop", "48", "--out", str(out)]) == 0
+    sheet = read_image(out).pixels
+    panel = 48 + 36  # crop + caption strip
+    assert sheet.shape == (panel, 4 * 48, 3)  # two photos: one row of two (noisy | denoised) pairs
+    printed = capsys.readouterr().out
+    assert "grey.png: estimated sigma" in printed and "rgb.png: estimated sigma" in printed
+
+
+def test_studies_fail_in_one_line_without_data_or_model(folders, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DENOISE_CHECKPOINTS", str(tmp_path / "none"))
+    assert blind.main(["--dataset", str(folders / "colour"), "--out", str(tmp_path / "x.md")]) == 2
+    assert "no trained checkpoint" in capsys.readouterr().err
+    monkeypatch.setenv("DENOISE_CHECKPOINTS", str(folders / "models"))
+    assert sigma_map.main(["--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.md")]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+    assert not (tmp_path / "x.md").exists()
