@@ -66,7 +66,10 @@ def _from_lightning(payload: dict) -> dict:
     state = {key[len(prefix) :]: value for key, value in payload["state_dict"].items() if key.startswith(prefix)}
     hyper = {key: value for key, value in payload["hyper_parameters"].items() if not key.startswith("_")}
     metadata = {"global_step": payload.get("global_step"), "epoch": payload.get("epoch"), **hyper}
-    metadata.update(payload.get("training_record", {}))  # train_seconds and machines, when recorded
+    record = dict(payload.get("training_record", {}))  # train_seconds and machines, when recorded
+    if metadata["global_step"] is not None:  # steps before a warm start count too
+        metadata["global_step"] += int(record.pop("step_offset", 0))
+    metadata.update(record)
     data = {key: value for key, value in payload.get("datamodule_hyper_parameters", {}).items() if key[0] != "_"}
     if data:
         metadata["data"] = data  # training sets, patches, validation set

@@ -4,6 +4,7 @@ The runs train on a few scikit-image photos written to a temporary folder, so th
 """
 
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -22,10 +23,12 @@ from torch import nn
 
 from denoise import Denoiser
 from denoise.checkpoint import load_checkpoint
+from denoise.data.datamodule import DenoiseDataModule
 from denoise.data.images import list_images, read_uint8
 from denoise.data.noise import add_training_noise
 from denoise.data.patches import PatchDataset, augment
 from denoise.io import ImageData, write_image
+from denoise.models import create_model
 from denoise.protocol import image_seed, score_image
 from denoise.train import main as train_main
 from denoise.training.export import main as export_main
@@ -272,3 +275,40 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
     last = tmp_path / "runs" / experiment / "checkpoints" / "last.ckpt"  # the folder comes from default_root_dir
     model, _ = load_checkpoint(last)
     assert model.channels == channels
+
+
+def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(image_folders, run, tmp_path):
+    assert train_main(_smoke_args(image_folders, "--trainer.max_steps=10")) == 0
+    light = tmp_path / "light.pt"
+    assert export_main([str(run / "checkpoints" / "last.ckpt"), "-o", str(light)]) == 0
+    start, before = load_checkpoint(light)
+    (run / "checkpoints" / "last.ckpt").unlink()  # as on a fresh machine: only the light checkpoint is left
+    seen = {}
+
+    class Probe(L.Callback):
+        def on_train_start(self, trainer, module):
+            seen["equal"] = all(
+                torch.equal(a, b)
+                for a, b in zip(module.net.state_dict().values(), start.state_dict().values(), strict=True)
+            )
+            seen["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+
+    module = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16, 16]), lr=0.002, warmup_steps=5,
+                              init_from=str(light))  # fmt: skip
+    data = DenoiseDataModule(train_sets=[str(image_folders / "train")], val_set=str(image_folders / "val"),
+                             patch_size=64, batch_size=4, patches_per_epoch=40, num_workers=0)  # fmt: skip
+    trainer = L.Trainer(max_steps=15, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        accelerator="cpu", limit_val_batches=0, callbacks=[Probe()],
+                        default_root_dir=tmp_path / "warm")  # fmt: skip
+    trainer.fit(module, data)
+    assert seen["equal"]  # it started from the checkpoint's weights
+    assert trainer.global_step == 5  # max_steps counts the 10 steps before the warm start
+    # warming up again (Adam's moments start afresh), on the cosine at step 10 of 15: (10 - 5) / (15 - 5) done
+    assert seen["lr"] == pytest.approx(0.002 / 5 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * 0.5))))
+    saved = tmp_path / "warm.ckpt"
+    trainer.save_checkpoint(saved)
+    _, after = load_checkpoint(saved)
+    assert after["global_step"] == 15 and after["train_seconds"] > before["train_seconds"]
+    other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
+    with pytest.raises(ValueError, match="different network"):
+        L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)

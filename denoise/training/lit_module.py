@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from denoise.checkpoint import load_checkpoint
 from denoise.data.noise import add_training_noise
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, ssim, to_uint8
@@ -39,6 +40,11 @@ class DenoiseLitModule(L.LightningModule):
         lr, weight_decay, warmup_steps, final_lr_ratio: optimiser and schedule.
         max_nonfinite_steps: consecutive non-finite losses tolerated (each step is skipped) before stopping.
         samples_dir: where validation sample triplets (noisy | denoised | clean) are written as PNG.
+        init_from: warm start from a checkpoint of the same network (e.g. the shipped light checkpoint): its
+            weights, step count and training record carry on, the trainer's ``max_steps`` still counts all
+            steps, and the learning rate warms up again (the optimiser's moments start afresh) then follows the
+            schedule from the checkpoint's step. This is how a run continues on a machine that has only the
+            committed few-MB checkpoint; with the full ``last.ckpt`` use ``--ckpt_path last`` instead.
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class DenoiseLitModule(L.LightningModule):
         final_lr_ratio: float = 0.01,
         max_nonfinite_steps: int = 5,
         samples_dir: str | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= sigma_min <= sigma_max:
@@ -64,6 +71,7 @@ class DenoiseLitModule(L.LightningModule):
         self.nonfinite_in_a_row = 0
         self.train_seconds = 0.0  # wall time of fit(), summed over resumed runs (validation included)
         self.machines: list[str] = []  # the machines that trained it
+        self.step_offset = 0  # steps done before a warm start (init_from)
         self._fit_started: float | None = None
 
     def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
@@ -106,6 +114,23 @@ class DenoiseLitModule(L.LightningModule):
         if log_image is not None:  # wandb: the triplet also appears in the run
             log_image(key="val/sample_sigma25", images=[triplet], caption=["noisy | denoised | clean"])
 
+    def setup(self, stage: str) -> None:
+        if stage != "fit" or not self.hparams.init_from:
+            return
+        model, metadata = load_checkpoint(self.hparams.init_from)
+        if model.model_config != self.net.model_config:
+            raise ValueError(
+                f"init_from {self.hparams.init_from} holds a different network ({model.model_config}) than this run "
+                f"({self.net.model_config}); use the same model config"
+            )
+        self.net.load_state_dict(model.state_dict())
+        self.step_offset = int(metadata.get("global_step") or 0)
+        self.train_seconds = float(metadata.get("train_seconds", 0.0))
+        self.machines = list(metadata.get("machines", []))
+        loop = self.trainer.fit_loop.epoch_loop  # max_steps counts all steps, those before the warm start too
+        if loop.max_steps > 0:
+            loop.max_steps = max(loop.max_steps - self.step_offset, 1)
+
     def on_fit_start(self) -> None:
         self._fit_started = time.monotonic()
         machine = machine_description()
@@ -117,7 +142,11 @@ class DenoiseLitModule(L.LightningModule):
     def training_record(self) -> dict:
         """Wall seconds of training so far (all resumed runs) and the machines used: saved in checkpoints."""
         running = time.monotonic() - self._fit_started if self._fit_started is not None else 0.0
-        return {"train_seconds": self.train_seconds + running, "machines": list(self.machines)}
+        return {
+            "train_seconds": self.train_seconds + running,
+            "machines": list(self.machines),
+            "step_offset": self.step_offset,
+        }
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["training_record"] = self.training_record()
@@ -126,20 +155,21 @@ class DenoiseLitModule(L.LightningModule):
         record = checkpoint.get("training_record", {})
         self.train_seconds = float(record.get("train_seconds", 0.0))
         self.machines = list(dict.fromkeys([*record.get("machines", []), *self.machines]))
+        self.step_offset = int(record.get("step_offset", 0))
 
     def configure_optimizers(self):
         hp = self.hparams
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         estimated = self.trainer.estimated_stepping_batches  # infinite when training is stopped otherwise
-        total = max(int(estimated), 1) if math.isfinite(estimated) else None
+        offset = self.step_offset
+        total = offset + max(int(estimated), 1) if math.isfinite(estimated) else None
 
-        def factor(step: int) -> float:
-            if step < hp.warmup_steps:
-                return (step + 1) / hp.warmup_steps
+        def factor(step: int) -> float:  # step counts from this fit's start; step + offset from the first run's
+            warm = min((step + 1) / hp.warmup_steps, 1.0)  # also after a warm start: Adam's moments are new
             if total is None:  # no known end: hold the learning rate after warm-up
-                return 1.0
-            progress = min((step - hp.warmup_steps) / max(total - hp.warmup_steps, 1), 1.0)
-            return hp.final_lr_ratio + (1 - hp.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+                return warm
+            progress = min(max(step + offset - hp.warmup_steps, 0) / max(total - hp.warmup_steps, 1), 1.0)
+            return warm * (hp.final_lr_ratio + (1 - hp.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
