@@ -17,12 +17,13 @@ TRAINER ?= cpu
 TRAIN_CONFIGS ?= configs/trainer/$(TRAINER).yaml configs/trainer/long.yaml configs/model/unet.yaml \
 	configs/data/cbsd432.yaml configs/experiment/$(EXPERIMENT).yaml
 TRAIN_ARGS ?=
-CKPT ?= runs/$(EXPERIMENT)/checkpoints/best.ckpt
+CKPT ?= runs/$(EXPERIMENT)/checkpoints/last.ckpt
 EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
+EXPORT_ARGS ?=
 
 LEADERBOARD_ARGS ?=
 
-.PHONY: help install install-peers data train ablation export-checkpoint leaderboard demo test test-slow lint bench models-table tune-bilateral docs
+.PHONY: help install install-peers data train ablation studies export-checkpoint leaderboard demo test test-slow lint bench models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -47,13 +48,17 @@ data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA
 train: install ## Train a shipped model: EXPERIMENT=colour|grey (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
 	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
 
+studies: install ## Blind sigma, sigma-map ramp and real photos with the shipped model -> results/{blind,sigma_map}.md, real_noise.png
+	$(PYTHON) -m denoise.studies.blind && $(PYTHON) -m denoise.studies.sigma_map && \
+	$(PYTHON) -m denoise.studies.real_noise && $(MAKE) docs
+
 ablation: install ## Compare designs at equal CPU training time (configs/ablation.yaml) -> results/ablation.{md,png}
 	$(PYTHON) -m denoise.training.ablation && $(MAKE) docs
 
-export-checkpoint: install ## Export EXPERIMENT's best checkpoint to checkpoints/denoise-EXPERIMENT.pt (or CKPT=, EXPORT_TO=)
-	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO)
+export-checkpoint: install ## Export EXPERIMENT's last checkpoint to checkpoints/denoise-EXPERIMENT.pt (or CKPT=, EXPORT_TO=)
+	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO) $(EXPORT_ARGS)
 
-leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68 + Kodak24 -> results/leaderboard.{md,csv,png}
+leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24 (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
 	$(PYTHON) -m denoise.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)

@@ -20,6 +20,7 @@ from denoise.utils.files import atomic_write_text
 EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
 BENCHMARKS = {3: ("CBSD68", "Kodak24"), 1: ("BSD68", "Set12")}
 PEER = "ffdnet"
+IN_TRAINING = "in-training"  # sub-folder of the checkpoint folder: light checkpoints of unfinished runs
 LIMITS = [
     "Trained on synthetic additive white Gaussian noise only. Real camera noise is signal-dependent and spatially "
     "correlated; on real photos the model runs blind with an estimated sigma (see `results/real_noise.png`), "
@@ -73,6 +74,28 @@ def comparison(name: str, channels: int, summary: dict) -> list[str]:
     return [" ".join(sentences)] if sentences else []
 
 
+def summary_line(path: Path) -> str:
+    """Steps, wall time and runs of an unfinished checkpoint, in one line."""
+    model, meta = load_checkpoint(path)
+    runs = " ".join(history(meta))[len("- Runs: ") :] if meta.get("runs") else ""
+    return (f"`{model.model_config['name']}`, {model.channels} channel(s), step {meta.get('global_step', '?')}, "
+            f"{_hours(meta.get('train_seconds'))} of training. {runs}").strip()  # fmt: skip
+
+
+def history(meta: dict) -> list[str]:
+    """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
+    runs = meta.get("runs")
+    if not runs:
+        return []
+    ends = [run["start_step"] for run in runs[1:]] + [meta.get("global_step")]
+    parts = [
+        f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
+        + (f" (warm start from `{Path(run['init_from']).name}`)" if run.get("init_from") else "")
+        for run, end in zip(runs, ends, strict=True)
+    ]
+    return [f"- Runs: {'; '.join(parts)}."]
+
+
 def card(path: Path, summary: dict) -> list[str]:
     """The card's section for one checkpoint file."""
     model, meta = load_checkpoint(path)
@@ -94,6 +117,7 @@ def card(path: Path, summary: dict) -> list[str]:
         "the noise (residual learning).",
         f"- Optimisation: {meta.get('loss', '?')} loss, AdamW lr {meta.get('lr', '?')}, weight decay "
         f"{meta.get('weight_decay', '?')}, {meta.get('warmup_steps', '?')} warm-up steps then cosine decay.",
+        *history(meta),
         f"- Steps: {meta.get('global_step', 'not recorded')} (checkpoint `{meta.get('source', '?')}`); training wall "
         f"time {_hours(meta.get('train_seconds'))} (validation included) on: "
         + "; ".join(meta.get("machines", ["not recorded"]))
@@ -124,6 +148,15 @@ def render(folder: Path, results: Path) -> str:
     ]
     if not paths:
         lines += ["No trained checkpoint ships yet.", ""]
+    unfinished = sorted((folder / IN_TRAINING).glob("*.pt")) if (folder / IN_TRAINING).is_dir() else []
+    if unfinished:
+        lines += [
+            f"Unfinished runs: `{IN_TRAINING}/` holds the latest light checkpoints of runs still in progress "
+            "(not loaded by default; they are there so training can go on from them on any machine):",
+            "",
+            *(f"- `{IN_TRAINING}/{path.name}`: {summary_line(path)}" for path in unfinished),
+            "",
+        ]
     for path in paths:
         lines += card(path, summary)
     lines += ["## Known limits", "", *(f"- {limit}" for limit in LIMITS), ""]

@@ -6,7 +6,7 @@ import pytest
 
 from denoise.checkpoint import checkpoint_dir
 from denoise.leaderboard.report import to_csv
-from denoise.model_card import render
+from denoise.model_card import history, render
 from tests.helpers import random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,3 +45,22 @@ def test_shipped_card_is_up_to_date():
     assert (checkpoint_dir() / "README.md").read_text() == render(checkpoint_dir(), ROOT / "results"), (
         "checkpoints/README.md is out of date: run `make docs`"
     )
+
+
+def test_history_lists_each_run_with_its_steps_and_learning_rate():
+    runs = [
+        {"start_step": 0, "lr": 0.001, "init_from": None},
+        {"start_step": 2800, "lr": 0.0002, "init_from": "runs/colour/warm.pt"},
+    ]
+    meta = {"global_step": 5000, "runs": runs}
+    assert history(meta) == [
+        "- Runs: steps 0-2800 at peak lr 0.001; steps 2800-5000 at peak lr 0.0002 (warm start from `warm.pt`)."
+    ]
+    assert history({"global_step": 10}) == []
+
+
+def test_card_lists_unfinished_runs_without_shipping_them(tmp_path):
+    random_checkpoint(tmp_path / "in-training" / "denoise-colour.pt", channels=3)
+    text = render(tmp_path, tmp_path)
+    assert "No trained checkpoint ships yet." in text
+    assert "- `in-training/denoise-colour.pt`: `unet`, 3 channel(s), step ?" in text

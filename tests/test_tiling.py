@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from denoise.checkpoint import load_checkpoint
+from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint
 from denoise.metrics import to_uint8
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, plan_axis, ramp_weights, tiled_apply
 from denoise.transforms import dihedral, dihedral_inverse
@@ -75,9 +75,15 @@ def test_auto_tile_is_bounded_and_a_multiple_of_32():
     assert auto_tile(6000, 4000, batch_size=4) < auto_tile(6000, 4000)
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory):
-    path = random_checkpoint(tmp_path_factory.mktemp("ckpt") / "random.pt")
+@pytest.fixture(scope="module", params=["random", "shipped"])
+def network(request, tmp_path_factory):
+    """A random small UNet, and the shipped colour model (when one ships): tiling must hold for both."""
+    if request.param == "shipped":
+        path = checkpoint_dir() / DEFAULT_CHECKPOINTS[3]
+        if not path.is_file():
+            pytest.skip("no colour checkpoint ships yet")
+    else:
+        path = random_checkpoint(tmp_path_factory.mktemp("ckpt") / "random.pt")
     model, _ = load_checkpoint(path)
     return model
 

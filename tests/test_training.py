@@ -309,6 +309,9 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     trainer.save_checkpoint(saved)
     _, after = load_checkpoint(saved)
     assert after["global_step"] == 15 and after["train_seconds"] > before["train_seconds"]
+    # the history: the first run from step 0 at its learning rate, then the warm start from step 10
+    assert [(run["start_step"], run["lr"]) for run in after["runs"]] == [(0, 0.002), (10, 0.002)]
+    assert after["runs"][1]["init_from"] == str(light)
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
     with pytest.raises(ValueError, match="different network"):
         L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)

@@ -147,30 +147,40 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
     return "\n".join(lines) + "\n"
 
 
-def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -> None:
-    """PSNR at sigma 25 against GMACs per megapixel, one labelled point per variant."""
+def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -> bool:
+    """Mean PSNR of each variant minus the baseline's, as sorted horizontal bars labelled with GMACs/MP.
+
+    Bars are clipped at -3 dB (a variant far below, e.g. one that diverged, shows its value as text).
+    Returns False (and draws nothing) while the baseline has no result.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for name in plan["variants"]:
-        if name in results:
-            record = results[name]
-            axes.scatter(record["gmacs_per_mp"], record["psnr_25"], color="tab:blue")
-            axes.annotate(
-                name, (record["gmacs_per_mp"], record["psnr_25"]), fontsize=8, xytext=(4, 3), textcoords="offset points"
-            )
-    axes.set_xscale("log")
-    axes.set_xlabel("GMACs per megapixel (log)")
-    axes.set_ylabel("PSNR at sigma 25 (dB), held-out CBSD432")
-    axes.set_title(f"Ablation at {plan['cpu_seconds']:g} CPU seconds of training per variant")
-    axes.grid(alpha=0.3)
+    if "baseline" not in results:
+        return False
+    mean = {name: sum(r[f"psnr_{s}"] for s in SIGMAS) / len(SIGMAS) for name, r in results.items()}
+    names = sorted((name for name in plan["variants"] if name in results), key=lambda name: mean[name])
+    deltas = [mean[name] - mean["baseline"] for name in names]
+    floor = -3.0
+    figure, axes = plt.subplots(figsize=(7, 0.35 * len(names) + 1.2), dpi=120)
+    colours = ["tab:green" if delta > 0 else "tab:grey" if delta == 0 else "tab:red" for delta in deltas]
+    axes.barh(names, [max(delta, floor) for delta in deltas], color=colours)
+    for row, (name, delta) in enumerate(zip(names, deltas, strict=True)):
+        text = f"{delta:+.2f} dB, {results[name]['gmacs_per_mp']:.0f} GMACs/MP"
+        axes.text(max(delta, floor) + (0.05 if delta >= 0 else -0.05), row, text, va="center", fontsize=8,
+                  ha="left" if delta >= 0 else "right")  # fmt: skip
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_xlim(floor - 2.2, max(max(deltas), 0) + 1.6)
+    axes.set_xlabel("mean PSNR (sigma 15, 25, 50) minus the baseline's, dB; held-out CBSD432")
+    axes.set_title(f"Ablation: {plan['cpu_seconds']:g} CPU seconds of training per variant")
+    axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     atomic_write_text(stem.with_suffix(".md"), render_markdown(plan, results, args.plan))
-    plot(plan, results, stem.with_suffix(".png"))
-    print(f"wrote {stem.with_suffix('.md')} and {stem.with_suffix('.png')}")
+    drawn = plot(plan, results, stem.with_suffix(".png"))
+    print(f"wrote {stem.with_suffix('.md')}" + (f" and {stem.with_suffix('.png')}" if drawn else ""))
     return 0
 
 

@@ -72,6 +72,7 @@ class DenoiseLitModule(L.LightningModule):
         self.train_seconds = 0.0  # wall time of fit(), summed over resumed runs (validation included)
         self.machines: list[str] = []  # the machines that trained it
         self.step_offset = 0  # steps done before a warm start (init_from)
+        self.runs: list[dict] = []  # one entry per fit: the step it started at, its learning rate, its warm start
         self._fit_started: float | None = None
 
     def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
@@ -127,6 +128,9 @@ class DenoiseLitModule(L.LightningModule):
         self.step_offset = int(metadata.get("global_step") or 0)
         self.train_seconds = float(metadata.get("train_seconds", 0.0))
         self.machines = list(metadata.get("machines", []))
+        # checkpoints from before run histories were recorded: one run from step 0 at their own learning rate
+        first = [{"start_step": 0, "lr": metadata.get("lr"), "init_from": metadata.get("init_from")}]
+        self.runs = list(metadata.get("runs", first if self.step_offset else []))
         loop = self.trainer.fit_loop.epoch_loop  # max_steps counts all steps, those before the warm start too
         if loop.max_steps > 0:
             loop.max_steps = max(loop.max_steps - self.step_offset, 1)
@@ -138,6 +142,8 @@ class DenoiseLitModule(L.LightningModule):
             machine += f", {torch.cuda.get_device_name(self.device)}"
         if machine not in self.machines:
             self.machines.append(machine)
+        start = self.step_offset + self.global_step
+        self.runs.append({"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from})
 
     def training_record(self) -> dict:
         """Wall seconds of training so far (all resumed runs) and the machines used: saved in checkpoints."""
@@ -146,6 +152,7 @@ class DenoiseLitModule(L.LightningModule):
             "train_seconds": self.train_seconds + running,
             "machines": list(self.machines),
             "step_offset": self.step_offset,
+            "runs": list(self.runs),
         }
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
@@ -156,6 +163,7 @@ class DenoiseLitModule(L.LightningModule):
         self.train_seconds = float(record.get("train_seconds", 0.0))
         self.machines = list(dict.fromkeys([*record.get("machines", []), *self.machines]))
         self.step_offset = int(record.get("step_offset", 0))
+        self.runs = [*record.get("runs", []), *self.runs[len(record.get("runs", [])) :]]
 
     def configure_optimizers(self):
         hp = self.hparams
