@@ -13,7 +13,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
-from denoise.data.datamodule import DenoiseDataModule
+from denoise.data.datamodule import DataConfigError, DenoiseDataModule
 from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
 
 
@@ -35,7 +35,7 @@ def main(args: list[str] | None = None) -> int:
             save_config_kwargs={"overwrite": True},
             args=args,
         )
-    except (NonFiniteLossError, FileNotFoundError) as error:
+    except (NonFiniteLossError, FileNotFoundError, DataConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -242,6 +242,12 @@ def test_missing_data_set_is_one_clear_line(tmp_path, monkeypatch, capsys):
     assert "data set CBSD432 is not in" in capsys.readouterr().err
 
 
+def test_an_epoch_without_a_full_batch_is_one_clear_line(capsys):
+    # drop_last would leave no batch at all and Lightning would end "successfully" without a single step
+    assert train_main(["fit", "--config", str(SMOKE), "--data.patches_per_epoch=4", "--data.batch_size=8"]) == 1
+    assert "patches_per_epoch (4) is smaller than data.batch_size (8)" in capsys.readouterr().err
+
+
 def _make_train_configs(experiment: str) -> list[Path]:
     """The config stack of ``make train EXPERIMENT=...``, read from the Makefile's TRAIN_CONFIGS."""
     makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
@@ -259,6 +265,7 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
         f"--data.train_sets=[{image_folders / 'train'}]",
         f"--data.val_set={image_folders / 'val'}",
         "--data.patches_per_epoch=32",
+        "--data.batch_size=8",
         "--data.patch_size=64",
         "--data.num_workers=0",
         "--trainer.max_steps=2",

@@ -11,6 +11,10 @@ from denoise.data.registry import resolve_folder
 from denoise.data.validation import ProtocolDataset
 
 
+class DataConfigError(ValueError):
+    """A data setting that cannot work; its message says which setting to change."""
+
+
 class DenoiseDataModule(L.LightningDataModule):
     """Random patches from ``train_sets`` for training; ``val_set`` images under the protocol for validation.
 
@@ -46,6 +50,12 @@ class DenoiseDataModule(L.LightningDataModule):
         val_skip: int = 0,
     ) -> None:
         super().__init__()
+        if patches_per_epoch < batch_size:
+            # drop_last would leave an epoch with no batch at all, and Lightning would stop without training
+            raise DataConfigError(
+                f"data.patches_per_epoch ({patches_per_epoch}) is smaller than data.batch_size ({batch_size}): "
+                "an epoch would hold no full batch; raise patches_per_epoch or lower batch_size"
+            )
         self.save_hyperparameters()
         self.train_dataset: PatchDataset | None = None
         self.val_dataset: ProtocolDataset | None = None
@@ -61,7 +71,7 @@ class DenoiseDataModule(L.LightningDataModule):
             paths = list_images(resolve_folder(hp.val_set))[hp.val_skip :]
             paths = paths[: hp.val_images] if hp.val_images else paths
             if not paths:
-                raise ValueError(f"no validation images left in {hp.val_set} after skipping {hp.val_skip}")
+                raise DataConfigError(f"no validation images left in {hp.val_set} after skipping {hp.val_skip}")
             self.val_dataset = ProtocolDataset(paths, tuple(hp.val_sigmas), hp.grey)
 
     def train_dataloader(self) -> DataLoader:
