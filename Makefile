@@ -48,9 +48,9 @@ data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA
 train: install ## Train a shipped model: EXPERIMENT=colour|grey (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
 	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
 
-studies: install ## Blind sigma, sigma-map ramp and real photos with the shipped model -> results/{blind,sigma_map}.md, real_noise.png
+studies: install ## Blind sigma, sigma maps, real photos, tiling with the shipped model -> results/{blind,sigma_map,tile_consistency}.md, real_noise.png
 	$(PYTHON) -m denoise.studies.blind && $(PYTHON) -m denoise.studies.sigma_map && \
-	$(PYTHON) -m denoise.studies.real_noise && $(MAKE) docs
+	$(PYTHON) -m denoise.studies.real_noise && $(PYTHON) -m denoise.studies.tile_consistency && $(MAKE) docs
 
 ablation: install ## Compare designs at equal CPU training time (configs/ablation.yaml) -> results/ablation.{md,png}
 	$(PYTHON) -m denoise.training.ablation && $(MAKE) docs

@@ -5,9 +5,13 @@ Random weights say nothing of quality; these tests check what each command measu
 
 import numpy as np
 import pytest
+import torch
 
+from denoise.checkpoint import load_checkpoint, save_checkpoint
+from denoise.data.images import list_images, read_uint8
 from denoise.io import ImageData, read_image, write_image
-from denoise.studies import blind, real_noise, sigma_map
+from denoise.protocol import image_seed, score_image
+from denoise.studies import blind, real_noise, sigma_map, tile_consistency
 from tests.helpers import photo, random_checkpoint
 
 
@@ -88,3 +92,39 @@ def test_studies_fail_in_one_line_without_data_or_model(folders, tmp_path, monke
     assert sigma_map.main(["--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.md")]) == 2
     assert capsys.readouterr().err.startswith("error:")
     assert not (tmp_path / "x.md").exists()
+
+
+def _rows(path):
+    return {row.split("|")[1].strip(): [cell.strip() for cell in row.split("|")[2:5]] for row in _table(path)}
+
+
+def test_tile_consistency_compares_tiles_with_one_whole_image_pass(folders, tmp_path):
+    checkpoint = folders / "models" / "denoise-colour.pt"
+    out = tmp_path / "tiles.md"
+    args = ["--checkpoint", str(checkpoint), "--dataset", str(folders / "colour"), "--tiles", "64", "--out", str(out)]
+    assert tile_consistency.main(args) == 0
+    rows = _rows(out)
+    assert list(rows) == ["whole image", "64 x 64 tiles"]
+    whole, tiled = float(rows["whole image"][1]), float(rows["64 x 64 tiles"][1])
+    assert rows["64 x 64 tiles"][0] == "16"  # overlap
+    assert float(rows["64 x 64 tiles"][2]) == pytest.approx(tiled - whole, abs=0.006)
+    # "whole image" is one pass of the network over each image, as the validation of a training run does it
+    model, _ = load_checkpoint(checkpoint)
+    direct = [
+        score_image(lambda noisy, sigma: model(torch.from_numpy(noisy).permute(2, 0, 1)[None], sigma)[0]
+                    .permute(1, 2, 0).detach().numpy(), read_uint8(path), 25.0, image_seed(path)).psnr
+        for path in list_images(folders / "colour")
+    ]  # fmt: skip
+    assert whole == pytest.approx(np.mean(direct), abs=0.006)
+
+
+def test_a_model_blind_to_tiling_shows_no_difference(folders, tmp_path):
+    model, _ = load_checkpoint(folders / "models" / "denoise-colour.pt")
+    torch.nn.init.zeros_(model.last_layer.weight)
+    torch.nn.init.zeros_(model.last_layer.bias)  # predicts no noise: returns its input, however it is cut
+    save_checkpoint(tmp_path / "identity.pt", model, note="returns its input")
+    out = tmp_path / "tiles.md"
+    args = ["--checkpoint", str(tmp_path / "identity.pt"), "--dataset", str(folders / "colour"), "--out", str(out)]
+    assert tile_consistency.main([*args, "--tiles", "64,96"]) == 0
+    assert [values[2] for values in _rows(out).values()] == ["0.00", "+0.00", "+0.00"]
+    assert tile_consistency.main([*args, "--tiles", "48"]) == 2  # not a multiple of 32
