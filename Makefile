@@ -14,8 +14,9 @@ DATA_MIRROR ?=
 # EXPERIMENT: colour (the shipped colour model) or grey (the shipped grey model); configs/experiment/*.yaml
 EXPERIMENT ?= colour
 TRAINER ?= cpu
-TRAIN_CONFIGS ?= configs/trainer/$(TRAINER).yaml configs/trainer/long.yaml configs/model/unet.yaml \
-	configs/data/cbsd432.yaml configs/experiment/$(EXPERIMENT).yaml
+# The hardware config comes last: a GPU's batch size and learning rate override the model and data defaults.
+TRAIN_CONFIGS ?= configs/trainer/long.yaml configs/model/unet.yaml configs/data/cbsd432.yaml \
+	configs/experiment/$(EXPERIMENT).yaml configs/trainer/$(TRAINER).yaml
 TRAIN_ARGS ?=
 CKPT ?= runs/$(EXPERIMENT)/checkpoints/last.ckpt
 EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt

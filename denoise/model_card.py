@@ -96,6 +96,14 @@ def history(meta: dict) -> list[str]:
     return [f"- Runs: {'; '.join(parts)}."]
 
 
+def reproduce_args(meta: dict) -> str:
+    """The ``make train`` arguments beyond EXPERIMENT: the GPU profile and the run length, when they differ."""
+    on_gpu = any("NVIDIA" in machine for machine in meta.get("machines", []))
+    steps = meta.get("global_step")
+    args = " TRAINER=gpu" if on_gpu else ""
+    return args + (f' TRAIN_ARGS="--trainer.max_steps {steps}"' if steps and on_gpu else "")
+
+
 def card(path: Path, summary: dict) -> list[str]:
     """The card's section for one checkpoint file."""
     model, meta = load_checkpoint(path)
@@ -122,9 +130,9 @@ def card(path: Path, summary: dict) -> list[str]:
         f"time {_hours(meta.get('train_seconds'))} (validation included) on: "
         + "; ".join(meta.get("machines", ["not recorded"]))
         + ".",
-        f"- Reproduce: `make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT={experiment}`, then "
-        f"`make export-checkpoint EXPERIMENT={experiment}` (resume a stopped run with "
-        '`TRAIN_ARGS="--ckpt_path last"`).',
+        f"- Reproduce: `make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT={experiment}"
+        f"{reproduce_args(meta)}`, then `make export-checkpoint EXPERIMENT={experiment}` (resume a stopped run "
+        'with `--ckpt_path last` in `TRAIN_ARGS`).',
         "",
         "Scores under the evaluation protocol, PSNR in dB (from `results/leaderboard.csv`, `make leaderboard`):",
         "",

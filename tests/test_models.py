@@ -132,3 +132,16 @@ def test_errors_name_what_to_fix():
         register_model("unet")(type("Other", (), {}))
     with pytest.raises(ValueError, match="denoises 3-channel images, got 1"):
         create_model("unet", widths=(8, 16))(torch.zeros(1, 1, 8, 8), 0.1)
+
+
+def test_unet_blocks_per_level_deepens_every_level_and_keeps_one_block_names():
+    one = create_model("unet", widths=(8, 16))
+    two = create_model("unet", widths=(8, 16), blocks_per_level=2)
+    assert "body.encoders.0.conv1.weight" in one.state_dict()  # shipped checkpoints keep loading
+    assert "body.encoders.0.1.conv2.weight" in two.state_dict()
+    assert two.model_config["blocks_per_level"] == 2
+    assert create_model(**two.model_config).model_config == two.model_config
+    noisy = torch.rand(1, 3, 20, 28)
+    assert two(noisy, 0.1).shape == noisy.shape
+    with pytest.raises(ValueError, match="at least one block"):
+        create_model("unet", widths=(8, 16), blocks_per_level=0)

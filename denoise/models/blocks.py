@@ -5,6 +5,7 @@ All blocks map (B, C_in, H, W) -> (B, C_out, H', W') and hold no training logic.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -62,14 +63,24 @@ class ConvNeXtBlock(nn.Module):
         return self.shortcut(x) + residual
 
 
-class ConvNeXtStage(nn.Sequential):
+class Stage(nn.Sequential):
+    """``depth`` blocks made by ``block(in, out)``; the first changes the width.
+
+    Shape: (B, C_in, H, W) -> (B, C_out, H, W).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, block: Callable[[int, int], nn.Module], depth: int) -> None:
+        if depth < 1:
+            raise ValueError(f"a stage needs at least one block, got depth={depth}")
+        widths = [in_channels] + [out_channels] * depth
+        super().__init__(*(block(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)))
+
+
+class ConvNeXtStage(Stage):
     """``depth`` ConvNeXt blocks; the first changes the width. Shape: (B, C_in, H, W) -> (B, C_out, H, W)."""
 
     def __init__(self, in_channels: int, out_channels: int, depth: int = 2, kernel_size: int = 7) -> None:
-        if depth < 1:
-            raise ValueError(f"a ConvNeXt stage needs at least one block, got depth={depth}")
-        widths = [in_channels] + [out_channels] * depth
-        super().__init__(*(ConvNeXtBlock(a, b, kernel_size) for a, b in zip(widths[:-1], widths[1:], strict=True)))
+        super().__init__(in_channels, out_channels, functools.partial(ConvNeXtBlock, kernel_size=kernel_size), depth)
 
 
 class HaarDownsample(nn.Module):

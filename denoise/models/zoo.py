@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from denoise.models.blocks import ConvBlock, ConvNeXtStage
+from denoise.models.blocks import ConvBlock, ConvNeXtStage, Stage
 from denoise.models.registry import register_model
 from denoise.models.residual import ResidualDenoiser
 from denoise.models.unet import BlockFactory, UNet
@@ -41,13 +41,15 @@ class _ResidualUNet(ResidualDenoiser):
 
 @register_model("unet")
 class UNetDenoiser(_ResidualUNet):
-    """Plain UNet: two 3x3 conv + LeakyReLU(0.2) per level, ``downsample`` between levels.
+    """Plain UNet: ``blocks_per_level`` blocks of two 3x3 conv + LeakyReLU(0.2) per level and side,
+    ``downsample`` between levels.
 
     Args:
         channels: image channels (1 grey, 3 RGB).
         encoding: ``space_to_depth``, ``dct`` or ``haar``; ``encoding_options`` e.g. ``{"k": 4}`` for dct.
         widths: channels per level; their count is the depth.
         downsample: ``maxpool``, ``strided`` (2x2 conv, stride 2) or ``haar`` (DWT + 1x1 conv).
+        blocks_per_level: conv blocks in each encoder and decoder level (depth at every scale).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class UNetDenoiser(_ResidualUNet):
         encoding_options: dict[str, Any] | None = None,
         widths: Sequence[int] = (32, 64, 128, 256),
         downsample: str = "maxpool",
+        blocks_per_level: int = 1,
     ) -> None:
         config = {
             "name": "unet",
@@ -65,8 +68,13 @@ class UNetDenoiser(_ResidualUNet):
             "encoding_options": encoding_options,
             "widths": tuple(widths),
             "downsample": downsample,
+            "blocks_per_level": blocks_per_level,
         }
-        super().__init__(config, channels, encoding, encoding_options, widths, downsample, ConvBlock)
+        # one block is the block itself, not a one-block Stage: checkpoints keep their parameter names
+        make_block = (
+            ConvBlock if blocks_per_level == 1 else functools.partial(Stage, block=ConvBlock, depth=blocks_per_level)
+        )
+        super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block)
 
 
 @register_model("convnext_unet")
