@@ -1,0 +1,103 @@
+"""``python -m denoise.training.curves``: validation curves of recorded training runs -> a table and a plot.
+
+A run is a Lightning ``metrics.csv`` (CSVLogger) copied into ``results/training/`` and described in that
+folder's ``runs.json`` (``{"file.csv": "what the run was"}``). Writes ``results/training.md`` (the last
+validation PSNR of each run at every sigma) and ``results/training.png`` (PSNR at sigma 25 against the step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from denoise.utils.files import atomic_write_text
+
+PLOT_SIGMA = "25"
+
+
+def read_validation(path: Path) -> list[dict[str, float]]:
+    """Rows of ``path`` that hold validation scores: ``{"step": ..., "15": psnr, "25": psnr, ...}``."""
+    rows = []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            scores = {
+                key.removeprefix("val/psnr_"): float(value)
+                for key, value in row.items()
+                if key.startswith("val/psnr_") and value
+            }
+            if scores:
+                rows.append({"step": float(row["step"]) + 1, **scores})
+    return rows
+
+
+def table(folder: Path, runs: dict[str, str]) -> str:
+    """Markdown: one line per run with its last validation PSNR at each sigma."""
+    lines = []
+    for name, description in runs.items():
+        rows = read_validation(folder / name)
+        if not rows:
+            raise ValueError(f"{folder / name} holds no validation scores (val/psnr_*)")
+        last = rows[-1]
+        sigmas = sorted((key for key in last if key != "step"), key=float)
+        if not lines:
+            lines += [
+                f"| run | what | steps | {' | '.join(f'PSNR {s}' for s in sigmas)} |",
+                "|---|---|---:|" + "---:|" * len(sigmas),
+            ]
+        cells = " | ".join(f"{last[s]:.2f}" for s in sigmas)
+        lines.append(f"| `{name}` | {description} | {int(last['step'])} | {cells} |")
+    return "\n".join(lines)
+
+
+def plot(folder: Path, runs: dict[str, str], output: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for name, description in runs.items():
+        rows = [row for row in read_validation(folder / name) if PLOT_SIGMA in row]
+        axes.plot([row["step"] for row in rows], [row[PLOT_SIGMA] for row in rows], marker=".", label=description)
+    axes.set_xlabel("step of the run")
+    axes.set_ylabel(f"validation PSNR at sigma {PLOT_SIGMA} (dB)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=120)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise.training.curves", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("results/training"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("results/training.md"), help="the table (.md); the plot goes beside it as .png"
+    )
+    args = parser.parse_args(argv)
+    index = args.folder / "runs.json"
+    if not index.is_file():
+        print(f'error: {index} is missing: describe each metrics CSV there as {{"file.csv": "what"}}', file=sys.stderr)
+        return 2
+    runs = json.loads(index.read_text())
+    try:
+        text = table(args.folder, runs)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    header = (
+        "Validation curves of the recorded training runs (`python -m denoise.training.curves`): the last "
+        "validation PSNR (dB) of each run, on the validation images its config names.\n\n"
+    )
+    atomic_write_text(args.out, header + text + "\n")
+    plot(args.folder, runs, args.out.with_suffix(".png"))
+    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
