@@ -111,6 +111,7 @@ def card(path: Path, summary: dict) -> list[str]:
     data = meta.get("data", {})
     config = ", ".join(f"{key}={value}" for key, value in model.model_config.items() if key != "name")
     experiment = EXPERIMENTS.get(channels, "colour")
+    subset = f" (its first {data['val_images']} images)" if data.get("val_images") else ""
     lines = [
         f"## `{path.name}`: {'grey' if channels == 1 else 'colour'} images",
         "",
@@ -119,7 +120,7 @@ def card(path: Path, summary: dict) -> list[str]:
         f"- Training data: {', '.join(data.get('train_sets', ['not recorded']))}"
         f"{' (grey versions)' if data.get('grey') else ''}, random {data.get('patch_size', '?')}x"
         f"{data.get('patch_size', '?')} patches, batches of {data.get('batch_size', '?')}, flips and rotations; "
-        f"validation on {data.get('val_set', 'not recorded')}.",
+        f"validation on {data.get('val_set', 'not recorded')}{subset}.",
         f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
         f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
         "the noise (residual learning).",
