@@ -140,7 +140,7 @@ class Denoiser:
         for channels, checkpoint in paths.items():
             model, _ = load_checkpoint(checkpoint, resolved)
             functions[channels or model.channels] = NetworkMethod(model, tile, overlap, channels_last=channels_last)
-        names = ", ".join(str(p) for p in paths.values())
+        names = str(path) if path else "the shipped " + ", ".join(Path(p).name for p in paths.values())
         return cls(functions, resolved, name=names)
 
     @classmethod
