@@ -133,7 +133,7 @@ def card(path: Path, summary: dict) -> list[str]:
         + ".",
         f"- Reproduce: `make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT={experiment}"
         f"{reproduce_args(meta)}`, then `make export-checkpoint EXPERIMENT={experiment}` (resume a stopped run "
-        'with `--ckpt_path last` in `TRAIN_ARGS`).',
+        "with `--ckpt_path last` in `TRAIN_ARGS`).",
         "",
         "Scores under the evaluation protocol, PSNR in dB (from `results/leaderboard.csv`, `make leaderboard`):",
         "",
