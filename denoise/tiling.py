@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 TILE_MULTIPLE = 32
-DEFAULT_OVERLAP = 64
+# 32: on a 2000x1500 crop the shipped colour model's default tiles (704) agree with the untiled pass within one
+# grey level at overlap 32 as at 64, and a 24 MP image runs about 20% faster (less recomputed border).
+DEFAULT_OVERLAP = 32
 # Memory the network may use for one batch of tiles, and its peak cost per tile pixel: float32 activations
 # without gradients measured 300-430 bytes/pixel for `unet` and 570-740 for `convnext_unet` (default widths,
 # 256-512 px tiles); 1000 leaves headroom.
