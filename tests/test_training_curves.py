@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from denoise.training.curves import main, read_validation, table
+from denoise.training.curves import load_runs, main, read_validation, table
 
 CSV = """epoch,step,train/loss,val/psnr_15,val/psnr_25
 0,49,0.05,,
@@ -21,7 +21,7 @@ def test_reads_only_validation_rows_with_one_based_steps(tmp_path):
     rows = read_validation(tmp_path / "run.csv")
     assert rows == [{"step": 1000.0, "15": 31.5, "25": 29.25}, {"step": 2000.0, "15": 32.0, "25": 29.75}]
     assert (
-        table(tmp_path, {"run.csv": "a test run"}).splitlines()[-1]
+        table(load_runs(tmp_path, {"run.csv": "a test run"})).splitlines()[-1]
         == "| `run.csv` | a test run | 2000 | 32.00 | 29.75 |"
     )
 
@@ -38,4 +38,4 @@ def test_a_run_without_validation_is_a_one_line_error(tmp_path, capsys):
     assert main([str(tmp_path), "--out", str(tmp_path / "t.md")]) == 2
     assert "holds no validation scores" in capsys.readouterr().err
     with pytest.raises(ValueError):
-        table(tmp_path, {"run.csv": "x"})
+        load_runs(tmp_path, {"run.csv": "x"})

@@ -33,13 +33,21 @@ def read_validation(path: Path) -> list[dict[str, float]]:
     return rows
 
 
-def table(folder: Path, runs: dict[str, str]) -> str:
-    """Markdown: one line per run with its last validation PSNR at each sigma."""
-    lines = []
+def load_runs(folder: Path, runs: dict[str, str]) -> dict[str, tuple[str, list[dict[str, float]]]]:
+    """Each run's description and validation rows, read once; a run without validation rows is an error."""
+    loaded = {}
     for name, description in runs.items():
         rows = read_validation(folder / name)
         if not rows:
             raise ValueError(f"{folder / name} holds no validation scores (val/psnr_*)")
+        loaded[name] = (description, rows)
+    return loaded
+
+
+def table(runs: dict[str, tuple[str, list[dict[str, float]]]]) -> str:
+    """Markdown: one line per run (from :func:`load_runs`) with its last validation PSNR at each sigma."""
+    lines = []
+    for name, (description, rows) in runs.items():
         last = rows[-1]
         sigmas = sorted((key for key in last if key != "step"), key=float)
         if not lines:
@@ -52,15 +60,16 @@ def table(folder: Path, runs: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def plot(folder: Path, runs: dict[str, str], output: Path) -> None:
+def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> None:
+    """PSNR at ``PLOT_SIGMA`` against the step, one line per run (from :func:`load_runs`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    for name, description in runs.items():
-        rows = [row for row in read_validation(folder / name) if PLOT_SIGMA in row]
+    for description, all_rows in runs.values():
+        rows = [row for row in all_rows if PLOT_SIGMA in row]
         axes.plot([row["step"] for row in rows], [row[PLOT_SIGMA] for row in rows], marker=".", label=description)
     axes.set_xlabel("step of the run")
     axes.set_ylabel(f"validation PSNR at sigma {PLOT_SIGMA} (dB)")
@@ -83,9 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     if not index.is_file():
         print(f'error: {index} is missing: describe each metrics CSV there as {{"file.csv": "what"}}', file=sys.stderr)
         return 2
-    runs = json.loads(index.read_text())
     try:
-        text = table(args.folder, runs)
+        runs = load_runs(args.folder, json.loads(index.read_text()))
     except (OSError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -93,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         "Validation curves of the recorded training runs (`python -m denoise.training.curves`): the last "
         "validation PSNR (dB) of each run, on the validation images its config names.\n\n"
     )
-    atomic_write_text(args.out, header + text + "\n")
-    plot(args.folder, runs, args.out.with_suffix(".png"))
+    atomic_write_text(args.out, header + table(runs) + "\n")
+    plot(runs, args.out.with_suffix(".png"))
     print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
     return 0
 
