@@ -72,7 +72,7 @@ class NetworkMethod:
     def __call__(self, image: torch.Tensor, sigma, progress=None) -> torch.Tensor:
         height, width = image.shape[-2:]
         align = int(getattr(self.model, "pad_multiple", 32))
-        tile = self.tile or auto_tile(height, width, align, batch_size=self.batch_size)
+        tile = self.tile or auto_tile(height, width, align, batch_size=self.batch_size, overlap=self.overlap)
         extra = sigma if isinstance(sigma, torch.Tensor) else None
 
         def run(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", default="torch", choices=["torch", "onnxruntime"],
         help="onnxruntime runs an exported model (--checkpoint model.onnx, see python -m denoise.export)",
     )  # fmt: skip
-    parser.add_argument("--tile", type=int, help="tile size, a multiple of 32 (default: from image size and memory)")
+    parser.add_argument(
+        "--tile", type=int, help="longest tile edge, a multiple of 32 (default: the shape with least work in memory)"
+    )
     parser.add_argument(
         "--overlap", type=int, default=DEFAULT_OVERLAP, help=f"tile overlap (default {DEFAULT_OVERLAP})"
     )

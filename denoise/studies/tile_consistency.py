@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for tile in tiles:
         mean = float(np.mean(scores[tile]))
-        lines.append(f"| {tile} x {tile} tiles | {tile_overlap(tile)} | {mean:.2f} | {mean - whole:+.2f} |")
+        lines.append(f"| tiles of at most {tile} x {tile} | {tile_overlap(tile)} | {mean:.2f} | {mean - whole:+.2f} |")
     return write_report(args.out, lines)
 
 
