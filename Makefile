@@ -74,8 +74,8 @@ test-slow: install ## Run the slow tests too
 lint: install ## Check style with ruff
 	$(PYTHON) -m ruff check denoise tests
 
-bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP -> results/bench.md
-	$(PYTHON) -m denoise.bench && $(MAKE) docs
+bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP, and the settings search -> results/bench*.md
+	$(PYTHON) -m denoise.bench && $(PYTHON) -m denoise.bench_settings && $(MAKE) docs
 
 models-table: install ## Measure parameters and GMACs/MP of every registered model -> results/models.md
 	$(PYTHON) -m denoise.models --out results/models.md

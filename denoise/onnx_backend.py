@@ -44,7 +44,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike) -> None:
     os.close(handle)
     try:
         torch.onnx.export(
-            _MapInput(model.eval()), (noisy, sigma), temporary, dynamo=True, external_data=False,
+            _MapInput(model).eval(), (noisy, sigma), temporary, dynamo=True, external_data=False,
             input_names=["noisy", "sigma"], output_names=["denoised"],
             dynamic_shapes={"noisy": dims, "sigma": dims}, verbose=False,
         )  # fmt: skip

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from denoise import bench, demo
+from denoise import bench, bench_settings, demo
 from denoise.baselines.peers import peer_unavailable
 from denoise.io import read_image
 from denoise.metrics import psnr
@@ -36,10 +36,13 @@ def test_bench_worker_reports_times_and_memory(tmp_path, capsys):
             "1",
             "--method",
             "bilateral",
+            "--calls",
+            "2",
         ]
     )
     report = json.loads(capsys.readouterr().out.strip())
-    assert report["total_seconds"] >= report["denoise_seconds"] > 0
+    assert len(report["call_seconds"]) == 2 and report["denoise_seconds"] == report["call_seconds"][0]
+    assert report["total_seconds"] >= sum(report["call_seconds"]) > 0
     assert report["peak_rss_mib"] > 0
     assert np.array_equal(read_image(tmp_path / "out.png").pixels.shape, (64, 96, 3))
 
@@ -58,3 +61,17 @@ def test_ffdnet_method_is_tiled_like_our_networks():
     tiled = Denoiser.from_method("ffdnet", device="cpu")(noisy, 0.1)
     assert tiled.shape == noisy.shape
     assert np.abs(tiled - ffdnet_denoise(noisy, 0.1)).max() < 1e-4
+
+
+def test_settings_search_covers_layouts_threads_compile_and_onnx(tmp_path):
+    chosen = bench_settings.settings(tmp_path / "m.pt", tmp_path / "m.onnx", threads=2)
+    assert {(name, threads) for name, threads, _ in chosen} == {
+        ("torch eager, NCHW", 2),
+        ("torch channels_last", 2),
+        ("torch channels_last", 1),
+        ("torch channels_last + torch.compile", 2),
+        ("onnxruntime", 2),
+        ("onnxruntime", 1),
+    }
+    single = bench_settings.settings(tmp_path / "m.pt", None, threads=1)
+    assert len(single) == 3  # one thread: no "fewer threads" rows, and no onnxruntime without an export
