@@ -1,9 +1,10 @@
 """Tiled processing of large images: split into overlapping tiles, run, blend, stitch.
 
-Independent of any model: ``tiled_apply(fn, image, tile, overlap)`` runs ``fn`` on batches of tiles of
-``tile x tile`` pixels whose neighbours overlap by at least ``overlap`` pixels, and blends the overlaps
-with a smooth separable window (raised cosine ramps over the overlap, flat in the middle), normalised by
-the summed weights, so seams vanish. The image border is replicate-padded up to whole tiles.
+Independent of any model: ``tiled_apply(fn, image, tile, overlap)`` runs ``fn`` on batches of tiles of at
+most ``tile`` pixels a side (or a (height, width) pair) whose neighbours overlap by at least ``overlap``
+pixels, and blends the overlaps with a smooth separable window (raised cosine ramps over the overlap, flat
+in the middle), normalised by the summed weights, so seams vanish. The image border is replicate-padded
+up to whole tiles.
 
 Memory stays bounded whatever the image size: tiles are produced and blended one band (row of tiles) at a
 time, with a float64 accumulator one band high; rows are written to the output as soon as no later band
@@ -120,10 +121,12 @@ def auto_tile(
     if rounded_height * rounded_width <= max(max_pixels, side * side):
         return rounded_height, rounded_width
     shortest = max(2 * align, side // 2 // align * align)
+    if overlap >= shortest // 2:  # no rectangle can keep this overlap: let tiled_apply refuse it by name
+        return side, side
     best: tuple[int, int, int, int] | None = None  # (computed pixels, tiles, tile height, tile width)
     for tile_height in range(min(shortest, rounded_height), rounded_height + align, align):
         tile_width = max(shortest, max_pixels // tile_height // align * align)
-        if tile_height * tile_width > max(max_pixels, side * side) or overlap >= shortest // 2:
+        if tile_height * tile_width > max(max_pixels, side * side):
             continue
         rows = plan_axis(height, tile_height, overlap, align)
         cols = plan_axis(width, tile_width, overlap, align)
