@@ -104,7 +104,9 @@ def worker(args: argparse.Namespace) -> None:
     else:
         denoiser = Denoiser.from_checkpoint(args.checkpoint, device="cpu", channels_last=not args.eager)
         if args.compile:  # measured by denoise.bench_settings; not a shipped setting
-            torch._inductor.config.force_disable_caches = True  # a first run's cost, not a warm disk cache
+            from torch._inductor import config as inductor_config
+
+            inductor_config.force_disable_caches = True  # a first run's cost, not a warm disk cache
             for method in denoiser.functions.values():
                 method.model = torch.compile(method.model)
     image = read_image(args.image)

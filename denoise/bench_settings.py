@@ -35,18 +35,8 @@ def settings(checkpoint: Path, onnx: Path | None, threads: int) -> list[tuple[st
     ]
     if onnx is not None:
         selected += [("onnxruntime", threads, ["--onnx", str(onnx)]), ("onnxruntime", fewer, ["--onnx", str(onnx)])]
-    return _unique(selected)
-
-
-def _unique(selected: list[tuple[str, int, list[str]]]) -> list[tuple[str, int, list[str]]]:
-    """Drop repeated (setting, threads) pairs (on a 1-core machine "fewer threads" is the same run)."""
-    seen: set[tuple[str, int]] = set()
-    kept = []
-    for name, count, arguments in selected:
-        if (name, count) not in seen:
-            seen.add((name, count))
-            kept.append((name, count, arguments))
-    return kept
+    # on one thread "fewer threads" is the same run: keep each (setting, threads) once, in order
+    return list({(name, count): (name, count, arguments) for name, count, arguments in selected}.values())
 
 
 def main(argv: list[str] | None = None) -> int:

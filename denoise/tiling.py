@@ -117,25 +117,22 @@ def auto_tile(
     """
     max_pixels = memory_budget // (BYTES_PER_TILE_PIXEL * batch_size)
     side = max(2 * align, math.isqrt(max_pixels) // align * align)
+    limit = max(max_pixels, side * side)  # the most pixels in one tile
     rounded_height, rounded_width = (math.ceil(length / align) * align for length in (height, width))
-    if rounded_height * rounded_width <= max(max_pixels, side * side):
+    if rounded_height * rounded_width <= limit:
         return rounded_height, rounded_width
     shortest = max(2 * align, side // 2 // align * align)
     if overlap >= shortest // 2:  # no rectangle can keep this overlap: let tiled_apply refuse it by name
         return side, side
-    best: tuple[int, int, int, int] | None = None  # (computed pixels, tiles, tile height, tile width)
+    candidates = []  # (computed pixels, tiles, tile height, tile width); the shortest height always fits
     for tile_height in range(min(shortest, rounded_height), rounded_height + align, align):
         tile_width = max(shortest, max_pixels // tile_height // align * align)
-        if tile_height * tile_width > max(max_pixels, side * side):
-            continue
-        rows = plan_axis(height, tile_height, overlap, align)
-        cols = plan_axis(width, tile_width, overlap, align)
-        tiles = len(rows.starts) * len(cols.starts)
-        candidate = (tiles * rows.tile * cols.tile, tiles, rows.tile, cols.tile)
-        best = candidate if best is None or candidate < best else best
-    if best is None:  # a budget too small for any rectangle: the smallest square
-        return side, side
-    return best[2], best[3]
+        if tile_height * tile_width <= limit:
+            rows, cols = plan_axis(height, tile_height, overlap, align), plan_axis(width, tile_width, overlap, align)
+            tiles = len(rows.starts) * len(cols.starts)
+            candidates.append((tiles * rows.tile * cols.tile, tiles, rows.tile, cols.tile))
+    _, _, tile_height, tile_width = min(candidates)
+    return tile_height, tile_width
 
 
 def check_tile(tile: int, overlap: int, align: int = TILE_MULTIPLE) -> None:
