@@ -74,7 +74,7 @@ def test_validation_can_skip_images_held_out_of_training(photos):
         train_sets=[str(photos)], train_images=4, val_set=str(photos), val_skip=4, patch_size=32, num_workers=0
     )
     data.setup("fit")
-    assert len(data.val_dataset) == 2 and len(data.train_dataset.images) == 4
+    assert len(data.val_dataset) == 2 and len(data.bank.sizes) == 4
     with pytest.raises(ValueError, match="no validation images left"):
         DenoiseDataModule(val_set=str(photos), val_skip=6).setup("validate")
 

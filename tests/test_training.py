@@ -26,7 +26,7 @@ from denoise.checkpoint import load_checkpoint
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.data.images import list_images, read_uint8
 from denoise.data.noise import add_training_noise
-from denoise.data.patches import PatchDataset, augment
+from denoise.data.patches import PatchBank, PatchSampler, augment
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
 from denoise.protocol import image_seed, score_image
@@ -65,19 +65,39 @@ def run(tmp_path, monkeypatch):
     return tmp_path / "runs" / "smoke"
 
 
-def test_patches_are_deterministic_augmented_crops():
-    images = [np.arange(40 * 50 * 3, dtype=np.uint8).reshape(40, 50, 3)]
-    dataset = PatchDataset(images, patch_size=16, length=10, seed=3)
-    first = dataset[4]
-    assert first.shape == (3, 16, 16) and first.dtype == torch.float32
-    assert 0 <= first.min() and first.max() <= 1
-    assert torch.equal(first, dataset[4])
-    dataset.epoch = 1
-    assert not torch.equal(first, dataset[4])  # a new epoch draws new patches
-    grey = PatchDataset([images[0][..., 0].copy()], 16, 4)
-    assert grey[0].shape == (1, 16, 16)
+def test_patch_plans_are_deterministic_and_inside_their_images():
+    sizes = [(40, 50), (16, 90), (70, 16)]
+    sampler = PatchSampler(sizes, patch_size=16, batch_size=64, batches=3, seed=3)
+    plan = sampler[1]
+    assert plan.shape == (64, 4) and plan.dtype == torch.int64 and len(sampler) == 3
+    assert torch.equal(plan, sampler[1]) and not torch.equal(plan, sampler[2])
+    image, top, left, symmetry = plan.T
+    heights, widths = torch.tensor(sizes).T
+    assert set(image.tolist()) == {0, 1, 2} and set(symmetry.tolist()) == set(range(8))
+    assert (top >= 0).all() and (top + 16 <= heights[image]).all()
+    assert (left >= 0).all() and (left + 16 <= widths[image]).all()
+    sampler.epoch = 1
+    assert not torch.equal(plan, sampler[1])  # a new epoch draws new patches
+    with pytest.raises(IndexError):
+        sampler[3]  # the loader's epoch ends here
     with pytest.raises(ValueError, match="exceeds some images"):
-        PatchDataset(images, 64, 4)
+        PatchSampler(sizes, 17, 4, 1)
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_bank_cuts_exactly_the_planned_augmented_crops(grey):
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (h, w) if grey else (h, w, 3), dtype=np.uint8) for h, w in [(40, 50), (23, 31)]]
+    bank = PatchBank(images)
+    plan = PatchSampler(bank.sizes, 16, 32, 1, seed=1)[0]
+    patches = bank.crop(plan, 16)
+    assert patches.shape == (32, 1 if grey else 3, 16, 16) and patches.dtype == torch.float32
+    for patch, (image, top, left, symmetry) in zip(patches, plan.tolist(), strict=True):
+        crop = images[image][top : top + 16, left : left + 16]
+        expected = augment(crop, symmetry >= 4, symmetry % 4).reshape(16, 16, -1).transpose(2, 0, 1) / 255.0
+        assert np.array_equal(patch.numpy(), expected.astype(np.float32))
+    with pytest.raises(ValueError, match="mix channel counts"):
+        PatchBank([images[0], np.zeros((20, 20, 3) if grey else (20, 20), np.uint8)])
 
 
 def test_augmentations_are_the_eight_invertible_symmetries():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from denoise.data.images import list_images, read_uint8
-from denoise.data.patches import PatchDataset
+from denoise.data.patches import PatchBank, PatchSampler
 from denoise.data.registry import resolve_folder
 from denoise.data.validation import ProtocolDataset
 
@@ -17,6 +18,10 @@ class DataConfigError(ValueError):
 
 class DenoiseDataModule(L.LightningDataModule):
     """Random patches from ``train_sets`` for training; ``val_set`` images under the protocol for validation.
+
+    The training loader yields patch plans (:class:`PatchSampler`); once a plan is on the training device,
+    ``on_after_batch_transfer`` cuts its patches there from the images held by a :class:`PatchBank`, so the
+    training step receives float32 (B, C, P, P) patches on [0, 1].
 
     Args:
         train_sets: registered set names or folder paths (their images are decoded once and kept as uint8).
@@ -30,7 +35,7 @@ class DenoiseDataModule(L.LightningDataModule):
             training with ``train_images``).
         val_sigmas: validation noise levels (/255).
         train_images: use only the first N training images (None: all; for quick runs).
-        num_workers: data-loader worker processes.
+        num_workers: validation data-loader worker processes (training plans are cheap to make in-process).
         seed: seed of the patch sampling.
     """
 
@@ -51,13 +56,14 @@ class DenoiseDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if patches_per_epoch < batch_size:
-            # drop_last would leave an epoch with no batch at all, and Lightning would stop without training
+            # an epoch of patches_per_epoch // batch_size plans would be empty, and Lightning would stop untrained
             raise DataConfigError(
                 f"data.patches_per_epoch ({patches_per_epoch}) is smaller than data.batch_size ({batch_size}): "
                 "an epoch would hold no full batch; raise patches_per_epoch or lower batch_size"
             )
         self.save_hyperparameters()
-        self.train_dataset: PatchDataset | None = None
+        self.train_dataset: PatchSampler | None = None
+        self.bank: PatchBank | None = None
         self.val_dataset: ProtocolDataset | None = None
 
     def setup(self, stage: str) -> None:
@@ -65,8 +71,9 @@ class DenoiseDataModule(L.LightningDataModule):
         if stage == "fit" and self.train_dataset is None:
             paths = [path for name in hp.train_sets for path in list_images(resolve_folder(name))]
             paths = paths[: hp.train_images] if hp.train_images else paths
-            images = [read_uint8(path, grey=hp.grey) for path in paths]
-            self.train_dataset = PatchDataset(images, hp.patch_size, hp.patches_per_epoch, hp.seed)
+            self.bank = PatchBank([read_uint8(path, grey=hp.grey) for path in paths])
+            batches = hp.patches_per_epoch // hp.batch_size
+            self.train_dataset = PatchSampler(self.bank.sizes, hp.patch_size, hp.batch_size, batches, hp.seed)
         if self.val_dataset is None:
             paths = list_images(resolve_folder(hp.val_set))[hp.val_skip :]
             paths = paths[: hp.val_images] if hp.val_images else paths
@@ -76,14 +83,15 @@ class DenoiseDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.train_dataset.epoch = self.trainer.current_epoch if self.trainer else 0  # new patches every epoch
-        return DataLoader(
-            self.train_dataset,
-            batch_size=self.hparams.batch_size,
-            shuffle=False,  # items are already random; their order is reproducible this way
-            num_workers=self.hparams.num_workers,
-            persistent_workers=False,
-            drop_last=True,
-        )
+        # each item is already a random batch plan; their order is reproducible this way
+        return DataLoader(self.train_dataset, batch_size=None, shuffle=False, num_workers=0)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        if not isinstance(batch, torch.Tensor):  # validation items are dicts of whole images
+            return batch
+        if self.bank.pixels.device != batch.device:  # the first training step: the images follow the plans
+            self.bank.to(batch.device)
+        return self.bank.crop(batch, self.hparams.patch_size)
 
     def val_dataloader(self) -> DataLoader:
         # batch_size=None: one whole image per step, as NumPy arrays (images differ in size)
