@@ -23,8 +23,10 @@ EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
 EXPORT_ARGS ?=
 
 LEADERBOARD_ARGS ?=
+# e.g. THROUGHPUT_ARGS="--settings channels_last --set data.batch_size=128" (python -m denoise.training.throughput -h)
+THROUGHPUT_ARGS ?=
 
-.PHONY: help install install-peers data train ablation studies export-checkpoint leaderboard demo test test-slow lint bench models-table tune-bilateral docs
+.PHONY: help install install-peers data train ablation studies export-checkpoint leaderboard demo test test-slow lint bench bench-train models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -76,6 +78,10 @@ lint: install ## Check style with ruff
 
 bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP, and the settings search -> results/bench*.md
 	$(PYTHON) -m denoise.bench && $(PYTHON) -m denoise.bench_settings && $(MAKE) docs
+
+bench-train: install ## Training steps/s of EXPERIMENT on TRAINER per setting (layout, torch.compile) -> results/train_throughput_TRAINER.md
+	$(PYTHON) -m denoise.training.throughput $(foreach config,$(TRAIN_CONFIGS),--config $(config)) \
+		--out results/train_throughput_$(TRAINER).md $(THROUGHPUT_ARGS)
 
 models-table: install ## Measure parameters and GMACs/MP of every registered model -> results/models.md
 	$(PYTHON) -m denoise.models --out results/models.md

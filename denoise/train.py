@@ -27,6 +27,19 @@ class DenoiseCLI(LightningCLI):
                 callback.dirpath = str((Path(self.trainer.default_root_dir) / "checkpoints").resolve())
 
 
+def build_cli(args: list[str]) -> LightningCLI:
+    """The training CLI built from ``args`` (``--config`` files and overrides, no subcommand) but not run.
+
+    ``cli.trainer``, ``cli.model`` and ``cli.datamodule`` are ready for ``cli.trainer.fit``; tools that train
+    the ``make train`` recipe under their own control (the ablation, the speed measurements) start here.
+    """
+    command_line, sys.argv = sys.argv, sys.argv[:1]  # the CLI reads only ``args``; keep it from warning
+    try:
+        return DenoiseCLI(DenoiseLitModule, DenoiseDataModule, run=False, args=args, save_config_callback=None)
+    finally:
+        sys.argv = command_line
+
+
 def main(args: list[str] | None = None) -> int:
     try:
         DenoiseCLI(

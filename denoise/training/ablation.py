@@ -20,11 +20,9 @@ from typing import Any
 import lightning as L
 import torch
 import yaml
-from lightning.pytorch.cli import LightningCLI
 
-from denoise.data.datamodule import DenoiseDataModule
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
-from denoise.training.lit_module import DenoiseLitModule
+from denoise.train import build_cli
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 
@@ -65,11 +63,7 @@ def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     torch.set_num_threads(int(plan.get("threads", torch.get_num_threads())))
     configs = [*plan["base"], yaml.safe_dump(plan.get("fixed", {})), yaml.safe_dump(overrides)]
     args = [item for config in configs for item in ("--config", config)]
-    command_line, sys.argv = sys.argv, sys.argv[:1]  # the CLI reads only ``args``; keep it from warning
-    try:
-        cli = LightningCLI(DenoiseLitModule, DenoiseDataModule, run=False, args=args, save_config_callback=None)
-    finally:
-        sys.argv = command_line
+    cli = build_cli(args)
     budget = CPUTimeBudget(float(plan["cpu_seconds"]))
     cli.trainer.callbacks.append(budget)
     start = time.perf_counter()
