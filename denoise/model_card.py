@@ -82,6 +82,13 @@ def summary_line(path: Path) -> str:
             f"{_hours(meta.get('train_seconds'))} of training. {runs}").strip()  # fmt: skip
 
 
+def _describe_network(config: dict) -> str:
+    """A short name for a network configuration, e.g. ``unet 64-96-128-256``."""
+    widths = "-".join(str(width) for width in config.get("widths", ()))
+    extra = f" + {config['refine_blocks']} refine blocks" if config.get("refine_blocks") else ""
+    return f"{config.get('name', '?')} {widths}{extra}"
+
+
 def history(meta: dict) -> list[str]:
     """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
     runs = meta.get("runs")
@@ -90,7 +97,9 @@ def history(meta: dict) -> list[str]:
     ends = [run["start_step"] for run in runs[1:]] + [meta.get("global_step")]
     parts = [
         f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
-        + (f" (warm start from `{Path(run['init_from']).name}`)" if run.get("init_from") else "")
+        + (f" (warm start from `{Path(run['init_from']).name}`" if run.get("init_from") else "")
+        + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
+        + (")" if run.get("init_from") else "")
         for run, end in zip(runs, ends, strict=True)
     ]
     return [f"- Runs: {'; '.join(parts)}."]

@@ -32,6 +32,27 @@ class ConvBlock(nn.Module):
         return F.leaky_relu(self.conv2(x), 0.2)
 
 
+class ResidualBlock(nn.Module):
+    """``x + conv2(LeakyReLU(conv1(x), 0.2))`` with 3x3 convolutions at a constant width.
+
+    ``conv2`` starts at zero, so a new block is the identity: added to a trained network it leaves the
+    network's function unchanged until training moves it (function-preserving growth).
+
+    Shape:
+        (B, channels, H, W) -> (B, channels, H, W).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.leaky_relu(self.conv1(x), 0.2))
+
+
 class ConvNeXtBlock(nn.Module):
     """ConvNeXt-style residual block.
 

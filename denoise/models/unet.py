@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from denoise.models.blocks import make_downsample, make_upsample
+from denoise.models.blocks import ResidualBlock, make_downsample, make_upsample
 
 BlockFactory = Callable[[int, int], nn.Module]
 
@@ -17,7 +17,8 @@ class UNet(nn.Module):
 
     Level ``i`` runs ``make_block`` at width ``widths[i]``; between levels a 2x downsampling
     (``downsample``: maxpool, strided or haar) and, on the way up, a transposed conv, a concatenation with
-    the skip and a block back to ``widths[i]``. A 3x3 conv head maps ``widths[0]`` to ``out_channels``.
+    the skip and a block back to ``widths[i]``. ``refine_blocks`` residual blocks at ``widths[0]`` (identity at
+    initialisation) follow the last decoder block; a 3x3 conv head maps ``widths[0]`` to ``out_channels``.
 
     Shape:
         (B, in_channels, H, W) -> (B, out_channels, H, W); H, W multiples of ``factor`` = 2**(len(widths)-1).
@@ -30,6 +31,7 @@ class UNet(nn.Module):
         widths: Sequence[int],
         make_block: BlockFactory,
         downsample: str = "maxpool",
+        refine_blocks: int = 0,
     ) -> None:
         super().__init__()
         widths = [int(width) for width in widths]
@@ -41,6 +43,9 @@ class UNet(nn.Module):
         self.downs = nn.ModuleList(make_downsample(downsample, width) for width in widths[:-1])
         self.ups = nn.ModuleList(make_upsample(widths[i + 1], widths[i]) for i in range(len(widths) - 1))
         self.decoders = nn.ModuleList(make_block(2 * width, width) for width in widths[:-1])
+        if refine_blocks < 0:
+            raise ValueError(f"refine_blocks must be >= 0, got {refine_blocks}")
+        self.refine = nn.Sequential(*(ResidualBlock(widths[0]) for _ in range(refine_blocks)))  # none: no weights
         self.head = nn.Conv2d(widths[0], out_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -53,4 +58,4 @@ class UNet(nn.Module):
         for level in reversed(range(len(self.decoders))):
             x = self.ups[level](x)  # (B, widths[level], H_level, W_level)
             x = self.decoders[level](torch.cat([x, skips[level]], dim=1))
-        return self.head(x)
+        return self.head(self.refine(x))

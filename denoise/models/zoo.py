@@ -29,12 +29,13 @@ class _ResidualUNet(ResidualDenoiser):
         widths: Sequence[int],
         downsample: str,
         make_block: BlockFactory,
+        refine_blocks: int = 0,
     ) -> None:
         if channels < 1:
             raise ValueError(f"channels must be >= 1 (1 grey, 3 RGB), got {channels}")
         encoder = create_encoding(encoding, **(encoding_options or {}))
         coefficients = channels * encoder.expansion
-        body = UNet(coefficients + channels, coefficients, widths, make_block, downsample)
+        body = UNet(coefficients + channels, coefficients, widths, make_block, downsample, refine_blocks)
         super().__init__(encoder, body, channels)
         self.model_config = config
 
@@ -50,6 +51,8 @@ class UNetDenoiser(_ResidualUNet):
         widths: channels per level; their count is the depth.
         downsample: ``maxpool``, ``strided`` (2x2 conv, stride 2) or ``haar`` (DWT + 1x1 conv).
         blocks_per_level: conv blocks in each encoder and decoder level (depth at every scale).
+        refine_blocks: residual blocks at the finest level before the head (depth where detail is made); they
+            start as the identity, so a trained network with fewer of them warm-starts this one exactly.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class UNetDenoiser(_ResidualUNet):
         widths: Sequence[int] = (32, 64, 128, 256),
         downsample: str = "maxpool",
         blocks_per_level: int = 1,
+        refine_blocks: int = 0,
     ) -> None:
         config = {
             "name": "unet",
@@ -69,12 +73,13 @@ class UNetDenoiser(_ResidualUNet):
             "widths": tuple(widths),
             "downsample": downsample,
             "blocks_per_level": blocks_per_level,
+            "refine_blocks": refine_blocks,
         }
         # one block is the block itself, not a one-block Stage: checkpoints keep their parameter names
         make_block = (
             ConvBlock if blocks_per_level == 1 else functools.partial(Stage, block=ConvBlock, depth=blocks_per_level)
         )
-        super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block)
+        super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block, refine_blocks)
 
 
 @register_model("convnext_unet")

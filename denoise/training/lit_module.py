@@ -16,6 +16,7 @@ from denoise.checkpoint import load_checkpoint
 from denoise.data.noise import add_training_noise
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, ssim, to_uint8
+from denoise.models.growth import GrowthError, grow_from
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description
 
@@ -44,7 +45,12 @@ class DenoiseLitModule(L.LightningModule):
             weights, step count and training record carry on, the trainer's ``max_steps`` still counts all
             steps, and the learning rate warms up again (the optimiser's moments start afresh) then follows the
             schedule from the checkpoint's step. This is how a run continues on a machine that has only the
-            committed few-MB checkpoint; with the full ``last.ckpt`` use ``--ckpt_path last`` instead.
+            committed few-MB checkpoint; with the full ``last.ckpt`` use ``--ckpt_path last`` instead. The
+            network may also be a larger one that extends the checkpoint's, e.g. with ``refine_blocks`` added:
+            its new blocks start as the identity, so training resumes from the same function
+            (:func:`denoise.models.growth.grow_from`).
+        restart_schedule: with ``init_from``, warm up and decay over this run's steps alone (a new phase, e.g.
+            after growing the network) instead of carrying on the checkpoint's schedule from its step.
         channels_last: train in the channels-last memory layout (the one tensor cores and oneDNN prefer); the
             weights saved are the same either way.
         compile: ``torch.compile`` the network for the training steps (validation runs it as it is: whole
@@ -66,6 +72,7 @@ class DenoiseLitModule(L.LightningModule):
         init_from: str | None = None,
         channels_last: bool = False,
         compile: bool = False,
+        restart_schedule: bool = False,
     ) -> None:
         super().__init__()
         if not 0 <= sigma_min <= sigma_max:
@@ -81,6 +88,7 @@ class DenoiseLitModule(L.LightningModule):
         self.runs: list[dict] = []  # one entry per fit: the step it started at, its learning rate, its warm start
         self._fit_started: float | None = None
         self._compiled_forward = None  # with ``compile``: the compiled network the training steps use
+        self._grown_from: dict | None = None  # the smaller network ``init_from`` held, when this one extends it
 
     def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
         return self.net(noisy, sigma)
@@ -128,12 +136,17 @@ class DenoiseLitModule(L.LightningModule):
         if stage != "fit" or not self.hparams.init_from:
             return
         model, metadata = load_checkpoint(self.hparams.init_from)
-        if model.model_config != self.net.model_config:
-            raise ValueError(
-                f"init_from {self.hparams.init_from} holds a different network ({model.model_config}) than this run "
-                f"({self.net.model_config}); use the same model config"
-            )
-        self.net.load_state_dict(model.state_dict())
+        if model.model_config == self.net.model_config:
+            self.net.load_state_dict(model.state_dict())
+        else:  # a larger network may start from a smaller one it extends (added blocks start as the identity)
+            try:
+                grow_from(self.net, model)
+            except GrowthError as error:
+                raise ValueError(
+                    f"init_from {self.hparams.init_from} holds a different network ({model.model_config}) than this "
+                    f"run ({self.net.model_config}) and {error}; use the same model config"
+                ) from None
+            self._grown_from = dict(model.model_config)
         self.step_offset = int(metadata.get("global_step") or 0)
         self.train_seconds = float(metadata.get("train_seconds", 0.0))
         self.machines = list(metadata.get("machines", []))
@@ -156,7 +169,8 @@ class DenoiseLitModule(L.LightningModule):
         if machine not in self.machines:
             self.machines.append(machine)
         start = self.step_offset + self.global_step
-        self.runs.append({"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from})
+        run = {"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from}
+        self.runs.append({**run, "grown_from": self._grown_from} if self._grown_from else run)
 
     def training_record(self) -> dict:
         """Wall seconds of training so far (all resumed runs) and the machines used: saved in checkpoints."""
@@ -182,7 +196,7 @@ class DenoiseLitModule(L.LightningModule):
         hp = self.hparams
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         estimated = self.trainer.estimated_stepping_batches  # infinite when training is stopped otherwise
-        offset = self.step_offset
+        offset = 0 if hp.restart_schedule else self.step_offset
         total = offset + max(int(estimated), 1) if math.isfinite(estimated) else None
 
         def factor(step: int) -> float:  # step counts from this fit's start; step + offset from the first run's
