@@ -23,7 +23,7 @@ EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
 EXPORT_ARGS ?=
 
 LEADERBOARD_ARGS ?=
-# e.g. THROUGHPUT_ARGS="--settings channels_last --set data.batch_size=128" (python -m denoise.training.throughput -h)
+# e.g. THROUGHPUT_ARGS="--settings NCHW channels_last --batch-sizes 64 256 --repeats 2" (python -m denoise.training.throughput -h)
 THROUGHPUT_ARGS ?=
 
 .PHONY: help install install-peers data train ablation studies export-checkpoint leaderboard demo test test-slow lint bench bench-train models-table tune-bilateral docs

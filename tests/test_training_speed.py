@@ -87,6 +87,12 @@ def test_throughput_report_has_a_row_per_setting(photos, tmp_path, capsys):
         low, high = (float(rate) for rate in cells[4].split("-"))
         assert 0 < low <= float(cells[3]) <= high  # the median of two runs lies within their range
     assert "python -m denoise.training.throughput --config" in report and "ran 2 time(s)" in report
+    by_batch = ["--config", str(SMOKE), *data, "--settings", "NCHW", "--batch-sizes", "2", "4", "--steps", "2"]
+    assert throughput_main([*by_batch, "--out", str(out)]) == 0
+    rows = [line.split("|")[1:3] for line in out.read_text().splitlines() if line.startswith("| NCHW")]
+    assert sorted((name.strip(), size.strip()) for name, size in rows) == [
+        ("NCHW, batch 2", "2 x 64^2"), ("NCHW, batch 4", "4 x 64^2")
+    ]  # fmt: skip
     assert throughput_main(["--config", "missing.yaml"]) == 2
     assert "config missing.yaml not found" in capsys.readouterr().err
 

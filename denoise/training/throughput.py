@@ -97,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per setting")
     parser.add_argument("--skip", type=int, default=5, help="untimed first steps (compiles, kernel searches)")
     parser.add_argument("--repeats", type=int, default=1, help="rounds: each setting runs this many times")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", metavar="B",
+                        help="also vary the batch (patches per step): every setting at each size")  # fmt: skip
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="an extra override for every setting, e.g. --set data.batch_size=128")  # fmt: skip
+                        help="an extra override for every run, e.g. --set data.patch_size=96")  # fmt: skip
     parser.add_argument("--out", default="results/train_throughput.md", help="the Markdown report")
     args = parser.parse_args(argv)
     missing = [config for config in args.config if not Path(config).is_file()]
@@ -107,11 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     extra = [f"--{item}" for item in args.set]
-    runs: dict[str, list[dict]] = {name: [] for name in args.settings}
-    plan = [(round_, name) for round_ in range(1, args.repeats + 1) for name in args.settings]
+    variants = {}  # row name -> overrides: each setting, at each batch size when they vary
+    for batch in args.batch_sizes or [None]:
+        for name in args.settings:
+            label, size = (f"{name}, batch {batch}", [f"--data.batch_size={batch}"]) if batch else (name, [])
+            variants[label] = [*SETTINGS[name], *size]
+    runs: dict[str, list[dict]] = {name: [] for name in variants}
+    plan = [(round_, name) for round_ in range(1, args.repeats + 1) for name in variants]
     for index, (round_, name) in enumerate(plan, 1):
         print(f"[{index}/{len(plan)}] {name}, round {round_}: {args.skip} + {args.steps} steps", flush=True)
-        run = measure(args.config, [*SETTINGS[name], *extra], args.steps, args.skip)
+        run = measure(args.config, [*variants[name], *extra], args.steps, args.skip)
         runs[name].append(run)
         print(f"  {run['steps_per_s']:.2f} steps/s, {run['patch_mp_per_s']:.2f} patch MP/s", flush=True)
     command = " ".join(["python -m denoise.training.throughput", *(sys.argv[1:] if argv is None else argv)])
