@@ -61,20 +61,21 @@ def table(runs: dict[str, tuple[str, list[dict[str, float]]]]) -> str:
 
 
 def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> None:
-    """PSNR at ``PLOT_SIGMA`` against the step, one line per run (from :func:`load_runs`)."""
+    """PSNR at ``PLOT_SIGMA`` against the step, one line per run (from :func:`load_runs`), named by its file."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 4.5))
-    for description, all_rows in runs.values():
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    for name, (_, all_rows) in runs.items():  # labelled by file: the table beside the plot describes each run
         rows = [row for row in all_rows if PLOT_SIGMA in row]
-        axes.plot([row["step"] for row in rows], [row[PLOT_SIGMA] for row in rows], marker=".", label=description)
+        label = Path(name).stem
+        axes.plot([row["step"] for row in rows], [row[PLOT_SIGMA] for row in rows], marker=".", label=label)
     axes.set_xlabel("step of the run")
     axes.set_ylabel(f"validation PSNR at sigma {PLOT_SIGMA} (dB)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=120)
