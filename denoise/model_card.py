@@ -105,12 +105,38 @@ def history(meta: dict) -> list[str]:
     return [f"- Runs: {'; '.join(parts)}."]
 
 
-def reproduce_args(meta: dict) -> str:
-    """The ``make train`` arguments beyond EXPERIMENT: the GPU profile and the run length, when they differ."""
+def reproduce(meta: dict, experiment: str, final: dict) -> str:
+    """The commands that retrace the checkpoint's training, as Markdown.
+
+    One ``make train`` per phase: the first run and each warm start (a resume belongs to its phase). On a GPU
+    each phase names its last step; a warm start names the previous phase's export, its learning rate, a
+    fresh schedule when it had one, and its network's refine blocks (the only change growth allows).
+    ``final`` is the shipped network's configuration.
+    """
     on_gpu = any("NVIDIA" in machine for machine in meta.get("machines", []))
-    steps = meta.get("global_step")
-    args = " TRAINER=gpu" if on_gpu else ""
-    return args + (f' TRAIN_ARGS="--trainer.max_steps {steps}"' if steps and on_gpu else "")
+    runs = meta.get("runs") or [{"start_step": 0}]
+    phases = [run for index, run in enumerate(runs) if index == 0 or run.get("init_from")]
+    ends = [phase["start_step"] for phase in phases[1:]] + [meta.get("global_step")]
+    networks = [phase.get("grown_from") for phase in phases[1:]] + [final]
+    commands = []
+    for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
+        args = [f"--trainer.max_steps {end}"] if on_gpu and end else []
+        if index:
+            args += [f"--model.init_from runs/{experiment}/phase{index}.pt", f"--model.lr {phase.get('lr')}"]
+            args += ["--model.restart_schedule true"] if phase.get("restart_schedule") else []
+        network = next(net for net in networks[index:] if net is not None)  # None: as the next phase
+        args += (
+            [f"--model.net.init_args.refine_blocks {network['refine_blocks']}"] if network.get("refine_blocks") else []
+        )
+        train = f"make train EXPERIMENT={experiment}" + (" TRAINER=gpu" if on_gpu else "")
+        commands.append(train + (f' TRAIN_ARGS="{" ".join(args)}"' if args else ""))
+        last = index == len(phases) - 1
+        commands.append(
+            f"make export-checkpoint EXPERIMENT={experiment}"
+            + ("" if last else f" EXPORT_TO=runs/{experiment}/phase{index + 1}.pt")
+        )
+    first, *rest = commands
+    return "`" + "`, then `".join([f"make data DATA_MIRROR=../shared/datasets && {first}", *rest]) + "`"
 
 
 def card(path: Path, summary: dict) -> list[str]:
@@ -140,9 +166,8 @@ def card(path: Path, summary: dict) -> list[str]:
         f"time {_hours(meta.get('train_seconds'))} (validation included) on: "
         + "; ".join(meta.get("machines", ["not recorded"]))
         + ".",
-        f"- Reproduce: `make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT={experiment}"
-        f"{reproduce_args(meta)}`, then `make export-checkpoint EXPERIMENT={experiment}` (resume a stopped run "
-        "with `--ckpt_path last` in `TRAIN_ARGS`).",
+        f"- Reproduce: {reproduce(meta, experiment, model.model_config)} (resume a stopped run with "
+        "`--ckpt_path last` in `TRAIN_ARGS`).",
         "",
         "Scores under the evaluation protocol, PSNR in dB (from `results/leaderboard.csv`, `make leaderboard`):",
         "",

@@ -6,7 +6,7 @@ import pytest
 
 from denoise.checkpoint import checkpoint_dir
 from denoise.leaderboard.report import to_csv
-from denoise.model_card import history, render
+from denoise.model_card import history, render, reproduce
 from tests.helpers import random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +57,36 @@ def test_history_lists_each_run_with_its_steps_and_learning_rate():
         "- Runs: steps 0-2800 at peak lr 0.001; steps 2800-5000 at peak lr 0.0002 (warm start from `warm.pt`)."
     ]
     assert history({"global_step": 10}) == []
+
+
+def test_reproduce_retraces_each_phase_and_exports_between_them():
+    gpu = ["Xeon, 16 cores, NVIDIA H100 80GB HBM3"]
+    assert reproduce(
+        {"global_step": 15000, "machines": gpu, "runs": [{"start_step": 0, "lr": 4e-4}]}, "colour", {}
+    ) == (
+        '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu TRAIN_ARGS="--trainer'
+        '.max_steps 15000"`, then `make export-checkpoint EXPERIMENT=colour`'
+    )
+    small, grown = {"name": "unet", "refine_blocks": 0}, {"name": "unet", "refine_blocks": 1}
+    runs = [
+        {"start_step": 0, "lr": 4e-4, "init_from": None},
+        {"start_step": 9000, "lr": 4e-4, "init_from": None},  # a resume: the same phase
+        {"start_step": 15000, "lr": 2e-4, "init_from": "checkpoints/denoise-grey.pt", "grown_from": small,
+         "restart_schedule": True},
+        {"start_step": 30000, "lr": 1e-4, "init_from": "checkpoints/denoise-grey.pt"},
+    ]  # fmt: skip
+    text = reproduce({"global_step": 40000, "machines": gpu, "runs": runs}, "grey", grown)
+    assert text.split("`, then `") == [
+        '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=grey TRAINER=gpu TRAIN_ARGS="--trainer'
+        '.max_steps 15000"',
+        "make export-checkpoint EXPERIMENT=grey EXPORT_TO=runs/grey/phase1.pt",
+        'make train EXPERIMENT=grey TRAINER=gpu TRAIN_ARGS="--trainer.max_steps 30000 --model.init_from '
+        'runs/grey/phase1.pt --model.lr 0.0002 --model.restart_schedule true --model.net.init_args.refine_blocks 1"',
+        "make export-checkpoint EXPERIMENT=grey EXPORT_TO=runs/grey/phase2.pt",
+        'make train EXPERIMENT=grey TRAINER=gpu TRAIN_ARGS="--trainer.max_steps 40000 --model.init_from '
+        'runs/grey/phase2.pt --model.lr 0.0001 --model.net.init_args.refine_blocks 1"',
+        "make export-checkpoint EXPERIMENT=grey`",
+    ]
 
 
 def test_card_lists_unfinished_runs_without_shipping_them(tmp_path):

@@ -170,7 +170,9 @@ class DenoiseLitModule(L.LightningModule):
             self.machines.append(machine)
         start = self.step_offset + self.global_step
         run = {"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from}
-        self.runs.append({**run, "grown_from": self._grown_from} if self._grown_from else run)
+        run |= {"grown_from": self._grown_from} if self._grown_from else {}
+        run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
+        self.runs.append(run)
 
     def training_record(self) -> dict:
         """Wall seconds of training so far (all resumed runs) and the machines used: saved in checkpoints."""
