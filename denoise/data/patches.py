@@ -25,8 +25,10 @@ def augment(patch: np.ndarray, flip: bool, quarter_turns: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def symmetry_offsets(patch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where each pixel of a transformed patch comes from, for the eight symmetries.
+def symmetry_offsets(patch_size: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each pixel of a transformed patch comes from, for the eight symmetries, on ``device``.
+
+    Cached: a training run builds (and moves) them once, not every step.
 
     Returns:
         (rows, cols): int64 tensors (8, P, P); output pixel (i, j) of a patch under symmetry s is the source
@@ -35,7 +37,7 @@ def symmetry_offsets(patch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """
     index = np.arange(patch_size * patch_size).reshape(patch_size, patch_size)
     grids = np.stack([augment(index, s >= 4, s % 4) for s in range(SYMMETRIES)])  # (8, P, P) flat indices
-    grids = torch.from_numpy(np.ascontiguousarray(grids))
+    grids = torch.from_numpy(np.ascontiguousarray(grids)).to(device)
     return grids // patch_size, grids % patch_size
 
 
@@ -81,7 +83,7 @@ class PatchBank:
             float32 (B, C, P, P) on [0, 1], on the bank's device.
         """
         plan = plan.to(self.pixels.device)
-        rows, cols = (grid.to(plan.device) for grid in symmetry_offsets(patch_size))
+        rows, cols = symmetry_offsets(patch_size, plan.device)
         image, top, left, symmetry = plan.unbind(1)
         rows = top[:, None, None] + rows[symmetry]  # (B, P, P) source rows
         cols = left[:, None, None] + cols[symmetry]  # (B, P, P) source columns

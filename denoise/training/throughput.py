@@ -40,8 +40,11 @@ QUIET = [
 ]
 
 
-def measure(configs: list[str], overrides: list[str], steps: int, skip: int) -> dict:
+def measure(configs: list[str], overrides: list[str], steps: int, skip: int, data_cache: dict | None = None) -> dict:
     """Train ``configs`` + ``overrides`` for ``skip + steps`` steps; the speed of the last ``steps``.
+
+    ``data_cache`` (a dict kept across calls) reuses a data module whose settings match, so the training images
+    are decoded once per data setting, not once per run.
 
     Returns:
         steps_per_s, patch_mp_per_s, batch, patch, peak_memory_gib (None off CUDA), device.
@@ -53,8 +56,10 @@ def measure(configs: list[str], overrides: list[str], steps: int, skip: int) -> 
     cuda = torch.cuda.is_available() and cli.trainer.strategy.root_device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    cli.trainer.fit(cli.model, cli.datamodule)
-    data = cli.datamodule.hparams
+    key = repr(sorted(cli.datamodule.hparams.items()))
+    datamodule = cli.datamodule if data_cache is None else data_cache.setdefault(key, cli.datamodule)
+    cli.trainer.fit(cli.model, datamodule)
+    data = datamodule.hparams
     return {
         "steps_per_s": speed.steps_per_second,
         "patch_mp_per_s": speed.patch_megapixels / speed.seconds if speed.seconds else 0.0,
@@ -115,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
             label, size = (f"{name}, batch {batch}", [f"--data.batch_size={batch}"]) if batch else (name, [])
             variants[label] = [*SETTINGS[name], *size]
     runs: dict[str, list[dict]] = {name: [] for name in variants}
+    data_cache: dict = {}
     plan = [(round_, name) for round_ in range(1, args.repeats + 1) for name in variants]
     for index, (round_, name) in enumerate(plan, 1):
         print(f"[{index}/{len(plan)}] {name}, round {round_}: {args.skip} + {args.steps} steps", flush=True)
-        run = measure(args.config, [*variants[name], *extra], args.steps, args.skip)
+        run = measure(args.config, [*variants[name], *extra], args.steps, args.skip, data_cache)
         runs[name].append(run)
         print(f"  {run['steps_per_s']:.2f} steps/s, {run['patch_mp_per_s']:.2f} patch MP/s", flush=True)
     command = " ".join(["python -m denoise.training.throughput", *(sys.argv[1:] if argv is None else argv)])
