@@ -109,8 +109,9 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     """The commands that retrace the checkpoint's training, as Markdown.
 
     One ``make train`` per phase: the first run and each warm start (a resume belongs to its phase). On a GPU
-    each phase names its last step; a warm start names the previous phase's export, its learning rate, a
-    fresh schedule when it had one, and its network's refine blocks (the only change growth allows).
+    each phase names its last step; the first names its weights' init; a warm start names the previous phase's
+    export, its learning rate, a fresh schedule when it had one, and its network's refine blocks (the only
+    change growth allows).
     ``final`` is the shipped network's configuration.
     """
     on_gpu = any("NVIDIA" in machine for machine in meta.get("machines", []))
@@ -121,6 +122,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     commands = []
     for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
         args = [f"--trainer.max_steps {end}"] if on_gpu and end else []
+        if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say
+            args.append(f"--model.net.init_args.init {final['init']}")
         if index:
             args += [f"--model.init_from runs/{experiment}/phase{index}.pt", f"--model.lr {phase.get('lr')}"]
             args += ["--model.restart_schedule true"] if phase.get("restart_schedule") else []

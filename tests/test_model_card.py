@@ -67,6 +67,7 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
         '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu TRAIN_ARGS="--trainer'
         '.max_steps 15000"`, then `make export-checkpoint EXPERIMENT=colour`'
     )
+    assert 'TRAIN_ARGS="--model.net.init_args.init kaiming"`' in reproduce({}, "colour", {"init": "kaiming"})
     small, grown = {"name": "unet", "refine_blocks": 0}, {"name": "unet", "refine_blocks": 1}
     runs = [
         {"start_step": 0, "lr": 4e-4, "init_from": None},

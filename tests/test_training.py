@@ -320,8 +320,8 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
             )
             seen["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
 
-    module = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16, 16]), lr=0.002, warmup_steps=5,
-                              init_from=str(light))  # fmt: skip
+    net = create_model("unet", channels=3, widths=[8, 16, 16], init="kaiming")  # the init its weights replace
+    module = DenoiseLitModule(net, lr=0.002, warmup_steps=5, init_from=str(light))
     data = DenoiseDataModule(train_sets=[str(image_folders / "train")], val_set=str(image_folders / "val"),
                              patch_size=64, batch_size=4, patches_per_epoch=40, num_workers=0)  # fmt: skip
     trainer = L.Trainer(max_steps=15, logger=False, enable_progress_bar=False, enable_model_summary=False,
@@ -334,7 +334,8 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     assert seen["lr"] == pytest.approx(0.002 / 5 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * 0.5))))
     saved = tmp_path / "warm.ckpt"
     trainer.save_checkpoint(saved)
-    _, after = load_checkpoint(saved)
+    warm, after = load_checkpoint(saved)
+    assert warm.model_config["init"] == "torch" and "grown_from" not in str(after)  # the first run's init, no growth
     assert after["global_step"] == 15 and after["train_seconds"] > before["train_seconds"]
     # the history: the first run from step 0 at its learning rate, then the warm start from step 10
     assert [(run["start_step"], run["lr"]) for run in after["runs"]] == [(0, 0.002), (10, 0.002)]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from denoise.models.blocks import ConvBlock, ConvNeXtStage, Stage
+from denoise.models.init import initialise
 from denoise.models.registry import register_model
 from denoise.models.residual import ResidualDenoiser
 from denoise.models.unet import BlockFactory, UNet
@@ -53,6 +54,8 @@ class UNetDenoiser(_ResidualUNet):
         blocks_per_level: conv blocks in each encoder and decoder level (depth at every scale).
         refine_blocks: residual blocks at the finest level before the head (depth where detail is made); they
             start as the identity, so a trained network with fewer of them warm-starts this one exactly.
+        init: ``torch`` (PyTorch's layer defaults) or ``kaiming`` (He init for the LeakyReLU blocks, which keeps
+            the coarse levels alive at the start: :mod:`denoise.models.init`).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class UNetDenoiser(_ResidualUNet):
         downsample: str = "maxpool",
         blocks_per_level: int = 1,
         refine_blocks: int = 0,
+        init: str = "torch",
     ) -> None:
         config = {
             "name": "unet",
@@ -74,12 +78,14 @@ class UNetDenoiser(_ResidualUNet):
             "downsample": downsample,
             "blocks_per_level": blocks_per_level,
             "refine_blocks": refine_blocks,
+            "init": init,
         }
         # one block is the block itself, not a one-block Stage: checkpoints keep their parameter names
         make_block = (
             ConvBlock if blocks_per_level == 1 else functools.partial(Stage, block=ConvBlock, depth=blocks_per_level)
         )
         super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block, refine_blocks)
+        initialise(init, self.body)
 
 
 @register_model("convnext_unet")

@@ -17,6 +17,7 @@ from denoise.data.noise import add_training_noise
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
+from denoise.models.init import same_network
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description
 
@@ -136,7 +137,7 @@ class DenoiseLitModule(L.LightningModule):
         if stage != "fit" or not self.hparams.init_from:
             return
         model, metadata = load_checkpoint(self.hparams.init_from)
-        if model.model_config == self.net.model_config:
+        if same_network(model.model_config, self.net.model_config):
             self.net.load_state_dict(model.state_dict())
         else:  # a larger network may start from a smaller one it extends (added blocks start as the identity)
             try:
@@ -147,6 +148,9 @@ class DenoiseLitModule(L.LightningModule):
                     f"run ({self.net.model_config}) and {error}; use the same model config"
                 ) from None
             self._grown_from = dict(model.model_config)
+        if "init" in self.net.model_config:  # the copied weights began with the first run's init, not this config's
+            self.net.model_config["init"] = model.model_config.get("init", "torch")
+            self.hparams["model_config"] = dict(self.net.model_config)
         self.step_offset = int(metadata.get("global_step") or 0)
         self.train_seconds = float(metadata.get("train_seconds", 0.0))
         self.machines = list(metadata.get("machines", []))
