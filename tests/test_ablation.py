@@ -13,7 +13,7 @@ import yaml
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
-from denoise.training.ablation import CPUTimeBudget, main, read_results
+from denoise.training.ablation import CPUTimeBudget, main, read_results, render_markdown
 from denoise.training.lit_module import DenoiseLitModule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def test_ablation_trains_each_variant_writes_a_report_and_resumes(photos, tmp_pa
         assert all(10 < record[f"psnr_{s}"] < 60 for s in (15, 25, 50))
     assert results["loss_l2"]["loss"] == "l2" and results["baseline"]["loss"] == "l1"
     report = out.with_suffix(".md").read_text()
-    assert "| baseline |" in report and "| loss_l2 |" in report and "+0.00" in report
+    assert "| baseline " in report and "| loss_l2 " in report and "+0.00" in report  # 1 s runs may carry (!)
     assert out.with_suffix(".png").stat().st_size > 10_000
     # a second run trains nothing new; --only with --rerun trains just that variant again
     capsys.readouterr()
@@ -110,3 +110,15 @@ def test_ablation_bad_plan_or_variant_is_one_line(photos, tmp_path, capsys):
     plan = _plan(tmp_path, photos, {"baseline": {}})
     assert main(["--plan", str(plan), "--only", "nope"]) == 2
     assert "unknown variant(s) nope" in capsys.readouterr().err
+
+
+def test_a_variant_no_better_than_its_noisy_input_is_flagged():
+    plan = {"cpu_seconds": 1, "variants": {"baseline": {}, "broken": {}}}
+    record = {"model": {"name": "unet", "encoding": "dct", "widths": [8]}, "loss": "l1", "patch_size": 32}
+    record |= {"batch_size": 2, "parameters": 1e6, "gmacs_per_mp": 1.0, "steps": 1, "train_megapixels": 1.0}
+    trained = record | {"variant": "baseline", "psnr_15": 30.0, "psnr_25": 27.0, "psnr_50": 24.0}
+    broken = record | {"variant": "broken", "psnr_15": 24.2, "psnr_25": 20.8, "psnr_50": 15.7}  # +0.58 dB on average
+    report = render_markdown(plan, {"baseline": trained, "broken": broken}, "plan.yaml")
+    assert "| broken (!) |" in report and "| baseline |" in report
+    assert "(!) Less than 1 dB above the noisy input on average (the noisy input scores 24.61 / 20.17 / 14.15" in report
+    assert "(!)" not in render_markdown(plan, {"baseline": trained}, "plan.yaml")

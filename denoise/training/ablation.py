@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,19 @@ from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 
 SIGMAS = (15, 25, 50)
+BARELY_TRAINED_DB = 1.0  # a variant this little above its noisy input (mean over sigmas) diverged or stalled
+
+
+def noisy_psnr(sigma: float) -> float:
+    """Expected PSNR (dB) of the protocol's noisy input at ``sigma`` (/255): unclipped Gaussian noise."""
+    return 20 * math.log10(255 / sigma)
+
+
+def barely_trained(record: dict[str, Any]) -> bool:
+    """True when the variant's PSNR is on average less than ``BARELY_TRAINED_DB`` above the noisy input's (over
+    the sigmas): its short run diverged or did not get going, so its rank says nothing about its design."""
+    gain = sum(record[f"psnr_{s}"] - noisy_psnr(s) for s in SIGMAS) / len(SIGMAS)
+    return gain < BARELY_TRAINED_DB
 
 
 class CPUTimeBudget(L.Callback):
@@ -129,12 +143,21 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
     for record in sorted(records, key=lambda r: -mean[id(r)]):
         delta = f"{mean[id(record)] - mean[id(baseline)]:+.2f}" if baseline else "-"
         psnrs = " | ".join(f"{record[f'psnr_{s}']:.2f}" for s in SIGMAS)
+        flag = " (!)" if barely_trained(record) else ""
         lines.append(
-            f"| {record['variant']} | {_describe(record)} | {record['loss']} | "
+            f"| {record['variant']}{flag} | {_describe(record)} | {record['loss']} | "
             f"{record['patch_size']} x {record['batch_size']} | {record['parameters'] / 1e6:.2f} M | "
             f"{record['gmacs_per_mp']:.1f} | {record['steps']} | {record['train_megapixels']:.0f} | {psnrs} | "
             f"{mean[id(record)]:.2f} | {delta} |"
         )
+    if any(barely_trained(record) for record in records):
+        noisy = " / ".join(f"{noisy_psnr(s):.2f}" for s in SIGMAS)
+        lines += [
+            "",
+            f"(!) Less than {BARELY_TRAINED_DB:g} dB above the noisy input on average (the noisy input scores {noisy} "
+            f"dB at sigma {' / '.join(str(s) for s in SIGMAS)}): the run diverged or did not get going in its budget, "
+            "so its place in the ranking says nothing about the design.",
+        ]
     missing = [name for name in plan["variants"] if name not in results]
     if missing:
         lines += ["", f"Not yet run: {', '.join(missing)}."]
