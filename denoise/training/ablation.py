@@ -22,6 +22,7 @@ import lightning as L
 import torch
 import yaml
 
+from denoise.metrics import DATA_RANGE
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.train import build_cli
 from denoise.utils.files import atomic_write_text
@@ -32,8 +33,9 @@ BARELY_TRAINED_DB = 1.0  # a variant this little above its noisy input (mean ove
 
 
 def noisy_psnr(sigma: float) -> float:
-    """Expected PSNR (dB) of the protocol's noisy input at ``sigma`` (/255): unclipped Gaussian noise."""
-    return 20 * math.log10(255 / sigma)
+    """PSNR (dB) of Gaussian noise of std ``sigma`` (/255) before clipping; the scored noisy input, clipped to
+    [0, 1] and rounded, sits a little higher (clipping removes some of the error)."""
+    return 20 * math.log10(DATA_RANGE / sigma)
 
 
 def barely_trained(record: dict[str, Any]) -> bool:
@@ -155,8 +157,8 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
         lines += [
             "",
             f"(!) Less than {BARELY_TRAINED_DB:g} dB above the noisy input on average (the noisy input scores {noisy} "
-            f"dB at sigma {' / '.join(str(s) for s in SIGMAS)}): the run diverged or did not get going in its budget, "
-            "so its place in the ranking says nothing about the design.",
+            f"dB at sigma {' / '.join(str(s) for s in SIGMAS)} before clipping, a little more as scored): the run "
+            "diverged or did not get going in its budget, so its place in the ranking says nothing about the design.",
         ]
     missing = [name for name in plan["variants"] if name not in results]
     if missing:
