@@ -13,7 +13,7 @@ import yaml
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
-from denoise.training.ablation import CPUTimeBudget, main, read_results, render_markdown
+from denoise.training.ablation import CPUTimeBudget, fingerprint, main, read_records, render_markdown
 from denoise.training.lit_module import DenoiseLitModule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def test_ablation_trains_each_variant_writes_a_report_and_resumes(photos, tmp_pa
     plan = _plan(tmp_path, photos, variants)
     out = tmp_path / "results" / "ablation"
     assert main(["--plan", str(plan), "--out", str(out)]) == 0
-    results = read_results(out.with_suffix(".jsonl"))
+    results = {record["variant"]: record for record in read_records(out.with_suffix(".jsonl"))}
     assert set(results) == set(variants)
     for record in results.values():
         assert record["cpu_seconds"] >= 1.0 and record["steps"] > 0
@@ -102,6 +102,47 @@ def test_ablation_trains_each_variant_writes_a_report_and_resumes(photos, tmp_pa
     assert main(["--plan", str(plan), "--out", str(out), "--only", "loss_l2", "--rerun"]) == 0
     lines = out.with_suffix(".jsonl").read_text().splitlines()
     assert [json.loads(line)["variant"] for line in lines] == ["baseline", "loss_l2", "loss_l2"]
+    # a change to the fixed settings makes every record stale: both variants train again, the old lines stay
+    original = plan.read_text()
+    changed = yaml.safe_load(original)
+    changed["fixed"]["model"]["lr"] = 0.002
+    plan.write_text(yaml.safe_dump(changed))
+    capsys.readouterr()
+    assert main(["--plan", str(plan), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count("training for") == 2
+    records = read_records(out.with_suffix(".jsonl"))
+    assert len(records) == 5 and records[0]["fingerprint"] != records[3]["fingerprint"]
+    # back to the first plan: its records count again (the latest of each), nothing trains
+    plan.write_text(original)
+    assert main(["--plan", str(plan), "--out", str(out)]) == 0
+    assert "training for" not in capsys.readouterr().out
+    report = out.with_suffix(".md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| loss_l2"))  # its --rerun record
+    assert f"| {records[2]['psnr_15']:.2f} | {records[2]['psnr_25']:.2f} | {records[2]['psnr_50']:.2f} |" in row
+
+
+def test_the_fingerprint_follows_the_settings_a_variant_trains_with(photos, tmp_path):
+    plan = yaml.safe_load(_plan(tmp_path, photos, {"baseline": {}, "loss_l2": {"model": {"loss": "l2"}}}).read_text())
+    before = {name: fingerprint(plan, name) for name in plan["variants"]}
+    assert before["baseline"] != before["loss_l2"]
+    plan["variants"]["loss_l2"] = {"model": {"loss": "charbonnier"}}  # another variant's overrides: no effect
+    assert fingerprint(plan, "baseline") == before["baseline"] != (charbonnier := fingerprint(plan, "loss_l2"))
+    trainer = tmp_path / "trainer.yaml"  # the base configs count by their settings, not their text or name
+    text = Path(plan["base"][0]).read_text()
+    assert "gradient_clip_val: 1.0" in text and "log_every_n_steps: 20" in text
+    plan["base"][0] = str(trainer)
+    trainer.write_text(text.replace("log_every_n_steps: 20", "log_every_n_steps: 20  # a comment"))
+    assert fingerprint(plan, "baseline") == before["baseline"]
+    model = tmp_path / "model.yaml"  # widths the fixed settings override anyway
+    model.write_text(Path(plan["base"][1]).read_text().replace("widths: [64, 96, 128, 256]", "widths: [16, 32]"))
+    assert model.read_text() != Path(plan["base"][1]).read_text()
+    assert (
+        fingerprint({**plan, "base": [plan["base"][0], str(model), plan["base"][2]]}, "baseline") == before["baseline"]
+    )
+    trainer.write_text(text.replace("gradient_clip_val: 1.0", "gradient_clip_val: 0.5"))
+    assert fingerprint(plan, "baseline") != before["baseline"] and fingerprint(plan, "loss_l2") != charbonnier
+    trainer.write_text(text)
+    assert fingerprint({**plan, "cpu_seconds": 2.0}, "baseline") != before["baseline"]
 
 
 def test_ablation_bad_plan_or_variant_is_one_line(photos, tmp_path, capsys):

@@ -5,12 +5,15 @@ fixed for every variant, a CPU-time budget and the variants, each a set of confi
 trained through the same LightningCLI as ``make train`` until the process has used the budget of CPU time,
 then scored by the validation loop (the evaluation protocol). One JSON line per variant goes to
 ``results/ablation.jsonl``, so a stopped ablation resumes with the variants still missing; the summary goes
-to ``results/ablation.md`` and ``results/ablation.png``.
+to ``results/ablation.md`` and ``results/ablation.png``. Each record carries a fingerprint of what decided its
+training (its resolved training config, budget and threads): when the plan or a base config changes a
+variant's settings, its records made before no longer count and it trains again.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -21,6 +24,7 @@ from typing import Any
 import lightning as L
 import torch
 import yaml
+from lightning.pytorch.cli import LightningCLI
 
 from denoise.metrics import DATA_RANGE
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
@@ -74,12 +78,41 @@ def load_plan(path: str | Path) -> dict[str, Any]:
     return plan
 
 
+def _cli_args(plan: dict[str, Any], overrides: dict[str, Any]) -> list[str]:
+    """The training CLI arguments of a variant: the base configs, then the fixed settings, then its overrides."""
+    configs = [*plan["base"], yaml.safe_dump(plan.get("fixed") or {}), yaml.safe_dump(overrides or {})]
+    return [item for config in configs for item in ("--config", config)]
+
+
+def _fingerprint(plan: dict[str, Any], cli: LightningCLI) -> str:
+    """Hash of the CLI's resolved training config (every setting, defaults included) plus the budget."""
+    config = {key: value for key, value in cli.config.as_dict().items() if key != "config"}  # not the file names
+    recipe = {"config": config, "cpu_seconds": plan["cpu_seconds"], "threads": plan.get("threads")}
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprint(plan: dict[str, Any], name: str) -> str:
+    """A short hash of what decides how variant ``name`` trains: its fully resolved training config (base configs,
+    fixed settings and its overrides merged, class defaults filled in), the CPU budget and the threads. Edits
+    that change no setting (a comment, a value the fixed settings override) leave it as it was."""
+    return _fingerprint(plan, build_cli(_cli_args(plan, plan["variants"][name])))
+
+
+def current_results(plan: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Variant name -> its latest record made under this plan (same fingerprint), for the plan's variants."""
+    stamps = {name: fingerprint(plan, name) for name in plan["variants"]}
+    return {
+        record["variant"]: record
+        for record in records
+        if record["variant"] in stamps and record.get("fingerprint") == stamps[record["variant"]]
+    }
+
+
 def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Train one variant within the plan's CPU budget and score it; returns its record (without its name)."""
     torch.set_num_threads(int(plan.get("threads", torch.get_num_threads())))
-    configs = [*plan["base"], yaml.safe_dump(plan.get("fixed", {})), yaml.safe_dump(overrides)]
-    args = [item for config in configs for item in ("--config", config)]
-    cli = build_cli(args)
+    cli = build_cli(_cli_args(plan, overrides))
+    stamp = _fingerprint(plan, cli)
     budget = CPUTimeBudget(float(plan["cpu_seconds"]))
     cli.trainer.callbacks.append(budget)
     start = time.perf_counter()
@@ -89,6 +122,7 @@ def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     data, net = cli.datamodule.hparams, cli.model.net
     steps = cli.trainer.global_step
     return {
+        "fingerprint": stamp,
         "config": overrides,
         "model": net.model_config,
         "loss": cli.model.hparams.loss,
@@ -105,17 +139,16 @@ def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     }
 
 
-def read_results(path: Path) -> dict[str, dict[str, Any]]:
-    """Variant name -> record, from the JSON lines written so far (a torn last line is ignored)."""
-    results = {}
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every record written so far, oldest first (a torn last line is ignored)."""
+    records = []
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
-                record = json.loads(line)
+                records.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
-            results[record["variant"]] = record
-    return results
+    return records
 
 
 def _describe(record: dict[str, Any]) -> str:
@@ -162,7 +195,7 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
         ]
     missing = [name for name in plan["variants"] if name not in results]
     if missing:
-        lines += ["", f"Not yet run: {', '.join(missing)}."]
+        lines += ["", f"Not yet run under this plan: {', '.join(missing)}."]
     return "\n".join(lines) + "\n"
 
 
@@ -223,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stem = Path(args.out)
     jsonl = stem.with_suffix(".jsonl")
-    results = read_results(jsonl)
+    results = current_results(plan, read_records(jsonl))
     todo = [name for name in (args.only or plan["variants"]) if args.rerun or name not in results]
     for index, name in enumerate(todo, 1):
         print(f"[{index}/{len(todo)}] {name}: training for {plan['cpu_seconds']:g} CPU seconds", flush=True)
