@@ -100,7 +100,8 @@ def fingerprint(plan: dict[str, Any], name: str) -> str:
 
 def current_results(plan: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Variant name -> its latest record made under this plan (same fingerprint), for the plan's variants."""
-    stamps = {name: fingerprint(plan, name) for name in plan["variants"]}
+    recorded = {record["variant"] for record in records} & set(plan["variants"])
+    stamps = {name: fingerprint(plan, name) for name in recorded}  # each builds a CLI: only where records exist
     return {
         record["variant"]: record
         for record in records
