@@ -13,7 +13,15 @@ import yaml
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
-from denoise.training.ablation import CPUTimeBudget, fingerprint, main, read_records, render_markdown
+from denoise.training.ablation import (
+    CPUTimeBudget,
+    expand_repeats,
+    fingerprint,
+    main,
+    plot,
+    read_records,
+    render_markdown,
+)
 from denoise.training.lit_module import DenoiseLitModule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +52,7 @@ def _plan(tmp_path: Path, photos: Path, variants: dict) -> Path:
         batch_size=2,
     )
     plan["variants"] = variants
+    plan.pop("repeat", None)  # the real plan's repeated designs are not among these variants
     path = tmp_path / "plan.yaml"
     path.write_text(yaml.safe_dump(plan))
     return path
@@ -151,15 +160,76 @@ def test_ablation_bad_plan_or_variant_is_one_line(photos, tmp_path, capsys):
     plan = _plan(tmp_path, photos, {"baseline": {}})
     assert main(["--plan", str(plan), "--only", "nope"]) == 2
     assert "unknown variant(s) nope" in capsys.readouterr().err
+    plan.write_text(plan.read_text() + "repeat: {seeds: [1], variants: [wide]}\n")
+    assert main(["--plan", str(plan)]) == 2
+    assert capsys.readouterr().err == "error: repeat: no variant 'wide' to repeat; the plan has baseline\n"
+
+
+def _record(name: str, mean: float) -> dict:
+    """A made-up record scoring ``mean`` + 3, ``mean`` and ``mean`` - 3 dB at sigma 15, 25 and 50."""
+    record = {"model": {"name": "unet", "encoding": "dct", "widths": [8]}, "loss": "l1", "patch_size": 32}
+    record |= {"batch_size": 2, "parameters": 1e6, "gmacs_per_mp": 1.0, "steps": 1, "train_megapixels": 1.0}
+    return record | {"variant": name, "psnr_15": mean + 3, "psnr_25": mean, "psnr_50": mean - 3}
 
 
 def test_a_variant_no_better_than_its_noisy_input_is_flagged():
     plan = {"cpu_seconds": 1, "variants": {"baseline": {}, "broken": {}}}
-    record = {"model": {"name": "unet", "encoding": "dct", "widths": [8]}, "loss": "l1", "patch_size": 32}
-    record |= {"batch_size": 2, "parameters": 1e6, "gmacs_per_mp": 1.0, "steps": 1, "train_megapixels": 1.0}
-    trained = record | {"variant": "baseline", "psnr_15": 30.0, "psnr_25": 27.0, "psnr_50": 24.0}
-    broken = record | {"variant": "broken", "psnr_15": 24.2, "psnr_25": 20.8, "psnr_50": 15.7}  # +0.58 dB on average
+    trained = _record("baseline", 27.0)
+    broken = _record("broken", 20.0) | {"psnr_15": 24.2, "psnr_25": 20.8, "psnr_50": 15.7}  # +0.58 dB on average
     report = render_markdown(plan, {"baseline": trained, "broken": broken}, "plan.yaml")
     assert "| broken (!) |" in report and "| baseline |" in report
     assert "(!) Less than 1 dB above the noisy input on average (the noisy input scores 24.61 / 20.17 / 14.15" in report
     assert "(!)" not in render_markdown(plan, {"baseline": trained}, "plan.yaml")
+
+
+def test_repeat_spells_out_seeded_copies_of_its_designs():
+    plan = {"fixed": {"seed_everything": 0}, "repeat": {"seeds": [1, 2], "variants": ["haar"]}}
+    plan["variants"] = {
+        "baseline": {},
+        "haar": {"model": {"net": {"init_args": {"encoding": "haar"}}}, "data": {"x": 3}},
+    }
+    variants = expand_repeats(plan)["variants"]
+    assert list(variants) == ["baseline", "haar", "haar_seed_1", "haar_seed_2"]
+    assert variants["haar_seed_2"] == {
+        "model": {"net": {"init_args": {"encoding": "haar"}}},
+        "data": {"x": 3, "seed": 2},
+        "seed_everything": 2,
+    }
+    assert plan["variants"]["haar"]["data"] == {"x": 3}  # the plan itself is left as it was
+    with pytest.raises(ValueError, match="no variant 'wide' to repeat"):
+        expand_repeats({**plan, "repeat": {"seeds": [1], "variants": ["wide"]}})
+    with pytest.raises(ValueError, match="haar_seed_1 is also a variant of its own"):
+        expand_repeats({**plan, "variants": {**plan["variants"], "haar_seed_1": {}}})
+
+
+def test_a_repeated_design_trains_as_its_hand_written_seeded_variant(photos, tmp_path):
+    """Records of seeded variants written out by hand (as earlier plans did) still count under ``repeat``."""
+    by_hand = yaml.safe_load(_plan(tmp_path, photos, {"baseline": {}, "baseline_seed_1": {}}).read_text())
+    by_hand["variants"]["baseline_seed_1"] = {"seed_everything": 1, "data": {"seed": 1}}
+    repeated = expand_repeats(
+        {**by_hand, "variants": {"baseline": {}}, "repeat": {"seeds": [1], "variants": ["baseline"]}}
+    )
+    assert fingerprint(repeated, "baseline_seed_1") == fingerprint(by_hand, "baseline_seed_1")
+    assert fingerprint(repeated, "baseline_seed_1") != fingerprint(repeated, "baseline")
+
+
+def test_the_report_gives_each_repeated_design_its_spread_and_seed_by_seed_difference(tmp_path):
+    plan = expand_repeats(
+        {"cpu_seconds": 1, "repeat": {"seeds": [1, 2], "variants": ["baseline", "haar"]}}
+        | {"variants": {"baseline": {}, "haar": {}, "l2": {}}}
+    )
+    means = {"baseline": 25.0, "baseline_seed_1": 5.0, "baseline_seed_2": 24.0}  # seed 1 diverged
+    means |= {"haar": 26.0, "haar_seed_1": 25.0, "haar_seed_2": 23.5, "l2": 24.0}
+    results = {name: _record(name, mean) for name, mean in means.items()}
+    report = render_markdown(plan, results, "plan.yaml")
+    # the baseline design's reference is the mean of its runs that trained: (25 + 24) / 2
+    assert "| haar | unet, dct, 8 |" in report and report.count("| +1.50 |") == 1
+    assert "| baseline_seed_1 (!) |" in report and "| l2 | unet, dct, 8 |" in report
+    assert "trained from seeds 0, 1, 2" in report
+    assert "| haar | 3 of 3 | 24.83 | 23.50 | 26.00 | +0.25 (-0.50 to +1.00) | 1 of 2 |" in report
+    assert "| baseline | 2 of 3 | 24.50 | 24.00 | 25.00 | - | - |" in report
+    assert "| l2 | " not in report.split("Run to run")[1]  # a single run has no spread
+    assert plot(plan, results, tmp_path / "ablation.png") and (tmp_path / "ablation.png").stat().st_size > 10_000
+    del results["baseline"], results["baseline_seed_2"], results["baseline_seed_1"]
+    assert not plot(plan, results, tmp_path / "none.png")  # no baseline run: nothing to compare against
+    assert "| haar | 3 of 3 | 24.83 | 23.50 | 26.00 | - | - |" in render_markdown(plan, results, "plan.yaml")

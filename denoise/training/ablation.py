@@ -66,8 +66,43 @@ class CPUTimeBudget(L.Callback):
             trainer.should_stop = True
 
 
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``extra``, nested mappings merged key by key (neither input changes)."""
+    out = dict(base)
+    for key, value in extra.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+def seed_name(design: str, seed: int) -> str:
+    """The variant name of ``design`` trained from another ``seed``."""
+    return f"{design}_seed_{seed}"
+
+
+def expand_repeats(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan with its ``repeat`` section spelt out as variants.
+
+    ``repeat: {seeds: [1, 2], variants: [baseline]}`` adds ``baseline_seed_1`` and ``baseline_seed_2``: the
+    variant's overrides plus ``seed_everything`` and ``data.seed`` set to the seed (network initialisation,
+    patches and noise all change). The variant itself is the run from the fixed settings' seed. Raises
+    ValueError for a repeated variant the plan lacks or a generated name it already uses.
+    """
+    repeat = plan.get("repeat") or {}
+    variants = dict(plan["variants"])
+    for design in repeat.get("variants", []):
+        if design not in plan["variants"]:
+            raise ValueError(f"repeat: no variant {design!r} to repeat; the plan has {', '.join(plan['variants'])}")
+        for seed in repeat.get("seeds", []):
+            name = seed_name(design, seed)
+            if name in variants:
+                raise ValueError(f"repeat: {name} is also a variant of its own; remove one of the two")
+            variants[name] = _merged(plan["variants"][design] or {}, {"seed_everything": seed, "data": {"seed": seed}})
+    return {**plan, "variants": variants}
+
+
 def load_plan(path: str | Path) -> dict[str, Any]:
-    """Read and check an ablation YAML (see ``configs/ablation.yaml`` for the layout)."""
+    """Read and check an ablation YAML (see ``configs/ablation.yaml`` for the layout), repeats spelt out."""
     plan = yaml.safe_load(Path(path).read_text())
     missing = {"base", "cpu_seconds", "variants"} - set(plan or {})
     if missing:
@@ -75,7 +110,7 @@ def load_plan(path: str | Path) -> dict[str, Any]:
     for config in plan["base"]:
         if not Path(config).is_file():
             raise FileNotFoundError(f"{path}: base config {config} not found (run from the repository root)")
-    return plan
+    return expand_repeats(plan)
 
 
 def _cli_args(plan: dict[str, Any], overrides: dict[str, Any]) -> list[str]:
@@ -152,39 +187,100 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def mean_psnr(record: dict[str, Any]) -> float:
+    """A record's PSNR averaged over the sigmas (dB)."""
+    return sum(record[f"psnr_{s}"] for s in SIGMAS) / len(SIGMAS)
+
+
+def design_runs(plan: dict[str, Any], results: dict[str, dict[str, Any]]) -> dict[str, list[tuple[int, dict]]]:
+    """Each design (a variant that is not a ``repeat`` copy) -> its runs with results as (seed, record), the run
+    from the fixed settings' seed first, then the repeats in the plan's seed order."""
+    repeat = plan.get("repeat") or {}
+    seeds = list(repeat.get("seeds", []))
+    copies = {seed_name(design, seed) for design in repeat.get("variants", []) for seed in seeds}
+    first = (plan.get("fixed") or {}).get("seed_everything", 0)
+    runs = {}
+    for design in (name for name in plan["variants"] if name not in copies):
+        repeated = design in repeat.get("variants", [])
+        names = [(first, design), *((seed, seed_name(design, seed)) for seed in seeds if repeated)]
+        runs[design] = [(seed, results[name]) for seed, name in names if name in results]
+    return {design: found for design, found in runs.items() if found}
+
+
+def design_mean(runs: list[tuple[int, dict]]) -> float:
+    """Mean PSNR of a design over its runs that trained; over all its runs when none did."""
+    trained = [mean_psnr(record) for _, record in runs if not barely_trained(record)]
+    return sum(trained) / len(trained) if trained else sum(mean_psnr(r) for _, r in runs) / len(runs)
+
+
 def _describe(record: dict[str, Any]) -> str:
     model = record["model"]
     widths = "-".join(str(width) for width in model["widths"])
     return f"{model['name']}, {model['encoding']}, {widths}"
 
 
+def _spread_table(plan: dict[str, Any], designs: dict[str, list[tuple[int, dict]]]) -> list[str]:
+    """The repeated designs over their seeds, and against the baseline run of the same seed."""
+    repeated = [design for design in (plan.get("repeat") or {}).get("variants", []) if design in designs]
+    if not repeated:
+        return []
+    first = (plan.get("fixed") or {}).get("seed_everything", 0)
+    seeds = ", ".join(str(seed) for seed in [first, *plan["repeat"]["seeds"]])
+    baseline = {seed: record for seed, record in designs.get("baseline", []) if not barely_trained(record)}
+    lines = [
+        "",
+        f"Run to run: these designs were trained from seeds {seeds} (network initialisation, patches and noise "
+        "all change). A run flagged (!) failed and is left out of the mean, min and max; the last columns compare "
+        "each run with the baseline run from the same seed, where both trained.",
+        "",
+        "| design | runs trained | mean | min | max | vs baseline, same seed: mean (min to max) | better in |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for design in sorted(repeated, key=lambda name: -design_mean(designs[name])):
+        runs = designs[design]
+        trained = {seed: mean_psnr(record) for seed, record in runs if not barely_trained(record)}
+        values = list(trained.values())
+        low, high = (f"{min(values):.2f}", f"{max(values):.2f}") if values else ("-", "-")
+        paired = [value - mean_psnr(baseline[seed]) for seed, value in trained.items() if seed in baseline]
+        versus, better = "-", "-"
+        if paired and design != "baseline":
+            versus = f"{sum(paired) / len(paired):+.2f} ({min(paired):+.2f} to {max(paired):+.2f})"
+            better = f"{sum(d > 0 for d in paired)} of {len(paired)}"
+        lines.append(
+            f"| {design} | {len(values)} of {len(runs)} | {design_mean(runs):.2f} | {low} | {high} | {versus} "
+            f"| {better} |"
+        )
+    return lines
+
+
 def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], plan_path: str) -> str:
-    """The summary table, best mean PSNR first, baseline differences in dB."""
+    """Every run, best mean PSNR first, against the baseline design's mean; then the designs over seeds."""
     records = [results[name] for name in plan["variants"] if name in results]
-    baseline = results.get("baseline")
+    designs = design_runs(plan, results)
+    reference = design_mean(designs["baseline"]) if "baseline" in designs else None
+    first = (plan.get("fixed") or {}).get("seed_everything", 0)
     lines = [
         f"Design ablation at equal CPU training time: `python -m denoise.training.ablation --plan {plan_path}`.",
         f"Each variant trained for {plan['cpu_seconds']:g} CPU seconds ({plan.get('threads', '?')} threads, data "
-        "loading included) from the same seed with a constant learning rate after warm-up, then was scored on "
-        "CBSD432 images held out of its training, under the evaluation protocol (PSNR in dB). "
-        "Short runs favour designs that learn fast; the ranking says which design to train longer, not "
-        "where each would end.",
+        f"loading included) from seed {first} (or the seed its name gives) with a constant learning rate after "
+        "warm-up, then was scored on CBSD432 images held out of its training, under the evaluation protocol "
+        "(PSNR in dB). Short runs favour designs that learn fast; the ranking says which design to train longer, "
+        "not where each would end. vs baseline: against the mean of the baseline's runs that trained.",
         f"Machine: {machine_description()}.",
         "",
         "| variant | model, encoding, widths | loss | patch x batch | params | GMACs/MP | steps | MP seen "
         "| PSNR 15 | PSNR 25 | PSNR 50 | mean | vs baseline |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    mean = {id(r): sum(r[f"psnr_{s}"] for s in SIGMAS) / len(SIGMAS) for r in records}
-    for record in sorted(records, key=lambda r: -mean[id(r)]):
-        delta = f"{mean[id(record)] - mean[id(baseline)]:+.2f}" if baseline else "-"
+    for record in sorted(records, key=lambda r: -mean_psnr(r)):
+        delta = f"{mean_psnr(record) - reference:+.2f}" if reference is not None else "-"
         psnrs = " | ".join(f"{record[f'psnr_{s}']:.2f}" for s in SIGMAS)
         flag = " (!)" if barely_trained(record) else ""
         lines.append(
             f"| {record['variant']}{flag} | {_describe(record)} | {record['loss']} | "
             f"{record['patch_size']} x {record['batch_size']} | {record['parameters'] / 1e6:.2f} M | "
             f"{record['gmacs_per_mp']:.1f} | {record['steps']} | {record['train_megapixels']:.0f} | {psnrs} | "
-            f"{mean[id(record)]:.2f} | {delta} |"
+            f"{mean_psnr(record):.2f} | {delta} |"
         )
     if any(barely_trained(record) for record in records):
         noisy = " / ".join(f"{noisy_psnr(s):.2f}" for s in SIGMAS)
@@ -194,6 +290,7 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
             f"dB at sigma {' / '.join(str(s) for s in SIGMAS)} before clipping, a little more as scored): the run "
             "diverged or did not get going in its budget, so its place in the ranking says nothing about the design.",
         ]
+    lines += _spread_table(plan, designs)
     missing = [name for name in plan["variants"] if name not in results]
     if missing:
         lines += ["", f"Not yet run under this plan: {', '.join(missing)}."]
@@ -201,34 +298,56 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
 
 
 def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -> bool:
-    """Mean PSNR of each variant minus the baseline's, as sorted horizontal bars labelled with GMACs/MP.
+    """Each design's mean PSNR minus the baseline design's, as sorted horizontal bars labelled with GMACs/MP.
 
-    Bars are clipped at -3 dB (a variant far below, e.g. one that diverged, shows its value as text).
-    Returns False (and draws nothing) while the baseline has no result.
+    A design trained from several seeds shows the mean of its runs that trained as the bar and every run as a
+    dot (hollow: a run that failed); the band is the spread of the baseline's runs. Bars and dots are clipped at
+    -3 dB (a design far below, e.g. one that diverged, shows its value as text). Returns False (and draws
+    nothing) while the baseline has no result.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if "baseline" not in results:
+    designs = design_runs(plan, results)
+    if "baseline" not in designs:
         return False
-    mean = {name: sum(r[f"psnr_{s}"] for s in SIGMAS) / len(SIGMAS) for name, r in results.items()}
-    names = sorted((name for name in plan["variants"] if name in results), key=lambda name: mean[name])
-    deltas = [mean[name] - mean["baseline"] for name in names]
+    reference = design_mean(designs["baseline"])
+    names = sorted(designs, key=lambda name: design_mean(designs[name]))
+    deltas = [design_mean(designs[name]) - reference for name in names]
     floor = -3.0
-    figure, axes = plt.subplots(figsize=(7, 0.35 * len(names) + 1.2), dpi=120)
-    colours = ["tab:green" if delta > 0 else "tab:grey" if delta == 0 else "tab:red" for delta in deltas]
-    axes.barh(names, [max(delta, floor) for delta in deltas], color=colours)
+    figure, axes = plt.subplots(figsize=(8.5, 0.35 * len(names) + 1.4), dpi=120)
+    spread = [mean_psnr(r) - reference for _, r in designs["baseline"] if not barely_trained(r)]
+    if len(spread) > 1:
+        axes.axvspan(min(spread), max(spread), color="tab:grey", alpha=0.15, label="baseline runs' range")
+    colours = ["tab:green" if delta > 0 else "tab:grey" if name == "baseline" else "tab:red"
+               for name, delta in zip(names, deltas, strict=True)]  # fmt: skip
+    axes.barh(names, [max(delta, floor) for delta in deltas], color=colours, alpha=0.8)
+    right = 0.0
     for row, (name, delta) in enumerate(zip(names, deltas, strict=True)):
-        text = f"{delta:+.2f} dB, {results[name]['gmacs_per_mp']:.0f} GMACs/MP"
-        axes.text(max(delta, floor) + (0.05 if delta >= 0 else -0.05), row, text, va="center", fontsize=8,
-                  ha="left" if delta >= 0 else "right")  # fmt: skip
+        runs = designs[name]
+        ends = [max(delta, floor)]
+        if len(runs) > 1:
+            for _, record in runs:
+                failed = barely_trained(record)
+                ends.append(max(mean_psnr(record) - reference, floor))
+                axes.plot(ends[-1], row, "o", markersize=4, color="black", fillstyle="none" if failed else "full",
+                          label=("run that failed (!), at the clip" if failed else "one run"))  # fmt: skip
+        trained = sum(not barely_trained(record) for _, record in runs)
+        count = f" ({trained} of {len(runs)} runs)" if len(runs) > 1 else " (!)" if not trained else ""
+        text = f"{delta:+.2f} dB{count}, {runs[0][1]['gmacs_per_mp']:.0f} GMACs/MP"
+        axes.text(max(*ends, 0) + 0.1, row, text, va="center", fontsize=8)
+        right = max(right, *ends)
     axes.axvline(0, color="black", linewidth=0.8)
-    axes.set_xlim(floor - 2.2, max(max(deltas), 0) + 1.6)
+    axes.set_xlim(floor - 0.5, right + 4.0)
     axes.set_xlabel("mean PSNR (sigma 15, 25, 50) minus the baseline's, dB; held-out CBSD432")
-    axes.set_title(f"Ablation: {plan['cpu_seconds']:g} CPU seconds of training per variant")
+    axes.set_title(f"Ablation: {plan['cpu_seconds']:g} CPU seconds of training per run")
     axes.grid(axis="x", alpha=0.3)
+    handles, labels = axes.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))  # one legend entry per kind of mark
+    if unique:
+        axes.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
