@@ -75,6 +75,11 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def first_seed(plan: dict[str, Any]) -> int:
+    """The seed every variant trains from unless it sets its own (the fixed settings' ``seed_everything``)."""
+    return (plan.get("fixed") or {}).get("seed_everything", 0)
+
+
 def seed_name(design: str, seed: int) -> str:
     """The variant name of ``design`` trained from another ``seed``."""
     return f"{design}_seed_{seed}"
@@ -198,7 +203,7 @@ def design_runs(plan: dict[str, Any], results: dict[str, dict[str, Any]]) -> dic
     repeat = plan.get("repeat") or {}
     seeds = list(repeat.get("seeds", []))
     copies = {seed_name(design, seed) for design in repeat.get("variants", []) for seed in seeds}
-    first = (plan.get("fixed") or {}).get("seed_everything", 0)
+    first = first_seed(plan)
     runs = {}
     for design in (name for name in plan["variants"] if name not in copies):
         repeated = design in repeat.get("variants", [])
@@ -224,7 +229,7 @@ def _spread_table(plan: dict[str, Any], designs: dict[str, list[tuple[int, dict]
     repeated = [design for design in (plan.get("repeat") or {}).get("variants", []) if design in designs]
     if not repeated:
         return []
-    first = (plan.get("fixed") or {}).get("seed_everything", 0)
+    first = first_seed(plan)
     seeds = ", ".join(str(seed) for seed in [first, *plan["repeat"]["seeds"]])
     baseline = {seed: record for seed, record in designs.get("baseline", []) if not barely_trained(record)}
     lines = [
@@ -258,7 +263,7 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
     records = [results[name] for name in plan["variants"] if name in results]
     designs = design_runs(plan, results)
     reference = design_mean(designs["baseline"]) if "baseline" in designs else None
-    first = (plan.get("fixed") or {}).get("seed_everything", 0)
+    first = first_seed(plan)
     lines = [
         f"Design ablation at equal CPU training time: `python -m denoise.training.ablation --plan {plan_path}`.",
         f"Each variant trained for {plan['cpu_seconds']:g} CPU seconds ({plan.get('threads', '?')} threads, data "
