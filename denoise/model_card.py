@@ -89,6 +89,11 @@ def _describe_network(config: dict) -> str:
     return f"{config.get('name', '?')} {widths}{extra}"
 
 
+def _device(run: dict, meta: dict) -> str:
+    """``cuda`` or ``cpu``: as the run recorded it; for runs from before that, a GPU if any machine had one."""
+    return run.get("device") or ("cuda" if any("NVIDIA" in machine for machine in meta.get("machines", [])) else "cpu")
+
+
 def history(meta: dict) -> list[str]:
     """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
     runs = meta.get("runs")
@@ -97,8 +102,11 @@ def history(meta: dict) -> list[str]:
     ends = [run["start_step"] for run in runs[1:]] + [meta.get("global_step")]
     parts = [
         f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
+        + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
+        + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
         + (f" (warm start from `{Path(run['init_from']).name}`" if run.get("init_from") else "")
         + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
+        + (", a fresh schedule" if run.get("init_from") and run.get("restart_schedule") else "")
         + (")" if run.get("init_from") else "")
         for run, end in zip(runs, ends, strict=True)
     ]
@@ -108,20 +116,21 @@ def history(meta: dict) -> list[str]:
 def reproduce(meta: dict, experiment: str, final: dict) -> str:
     """The commands that retrace the checkpoint's training, as Markdown.
 
-    One ``make train`` per phase: the first run and each warm start (a resume belongs to its phase). On a GPU
-    each phase names its last step; the first names its weights' init; a warm start names the previous phase's
-    export, its learning rate, a fresh schedule when it had one, and its network's refine blocks (the only
-    change growth allows).
+    One ``make train`` per phase: the first run and each warm start (a resume belongs to its phase), on the
+    phase's hardware (``TRAINER=gpu`` for a GPU). A phase names its last step when it ran on a GPU or is a warm
+    start (a first run on the CPU follows the configs' schedule, wherever it stopped); the first names its
+    weights' init; a warm start names the previous phase's export, its learning rate, a fresh schedule when it
+    had one, and its network's refine blocks (the only change growth allows).
     ``final`` is the shipped network's configuration.
     """
-    on_gpu = any("NVIDIA" in machine for machine in meta.get("machines", []))
     runs = meta.get("runs") or [{"start_step": 0}]
     phases = [run for index, run in enumerate(runs) if index == 0 or run.get("init_from")]
     ends = [phase["start_step"] for phase in phases[1:]] + [meta.get("global_step")]
     networks = [phase.get("grown_from") for phase in phases[1:]] + [final]
     commands = []
     for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
-        args = [f"--trainer.max_steps {end}"] if on_gpu and end else []
+        on_gpu = _device(phase, meta) == "cuda"
+        args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say
             args.append(f"--model.net.init_args.init {final['init']}")
         if index:
@@ -149,6 +158,10 @@ def card(path: Path, summary: dict) -> list[str]:
     data = meta.get("data", {})
     config = ", ".join(f"{key}={value}" for key, value in model.model_config.items() if key != "name")
     experiment = EXPERIMENTS.get(channels, "colour")
+    runs = meta.get("runs") or []
+    several = len({run.get("lr") for run in runs}) > 1 or any(run.get("batch_size") for run in runs)
+    batches = "batches per run (below)" if several else f"batches of {data.get('batch_size', '?')}"
+    peak = "peak lr per run (below)" if several else f"lr {meta.get('lr', '?')}"
     subset = f" (its first {data['val_images']} images)" if data.get("val_images") else ""
     lines = [
         f"## `{path.name}`: {'grey' if channels == 1 else 'colour'} images",
@@ -157,12 +170,12 @@ def card(path: Path, summary: dict) -> list[str]:
         f"{gmacs_per_megapixel(model, channels):.1f} GMACs per megapixel; {path.stat().st_size / 2**20:.1f} MB.",
         f"- Training data: {', '.join(data.get('train_sets', ['not recorded']))}"
         f"{' (grey versions)' if data.get('grey') else ''}, random {data.get('patch_size', '?')}x"
-        f"{data.get('patch_size', '?')} patches, batches of {data.get('batch_size', '?')}, flips and rotations; "
+        f"{data.get('patch_size', '?')} patches, {batches}, flips and rotations; "
         f"validation on {data.get('val_set', 'not recorded')}{subset}.",
         f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
         f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
         "the noise (residual learning).",
-        f"- Optimisation: {meta.get('loss', '?')} loss, AdamW lr {meta.get('lr', '?')}, weight decay "
+        f"- Optimisation: {meta.get('loss', '?')} loss, AdamW {peak}, weight decay "
         f"{meta.get('weight_decay', '?')}, {meta.get('warmup_steps', '?')} warm-up steps then cosine decay.",
         *history(meta),
         f"- Steps: {meta.get('global_step', 'not recorded')} (checkpoint `{meta.get('source', '?')}`); training wall "

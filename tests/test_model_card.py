@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from denoise.checkpoint import checkpoint_dir
+from denoise.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from denoise.leaderboard.report import to_csv
-from denoise.model_card import history, render, reproduce
+from denoise.model_card import card, history, render, reproduce
 from tests.helpers import random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +88,32 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
         'runs/grey/phase2.pt --model.lr 0.0001 --model.net.init_args.refine_blocks 1"',
         "make export-checkpoint EXPERIMENT=grey`",
     ]
+
+
+def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_path):
+    runs = [
+        {"start_step": 0, "lr": 4e-4, "init_from": None, "device": "cuda", "batch_size": 64},
+        {"start_step": 15000, "lr": 1e-4, "init_from": "checkpoints/denoise-colour.pt", "device": "cpu",
+         "batch_size": 16, "restart_schedule": True},
+    ]  # fmt: skip
+    meta = {"global_step": 21600, "machines": ["Xeon, NVIDIA H100 80GB HBM3", "AMD EPYC, 2 cores"], "runs": runs}
+    assert reproduce(meta, "colour", {"init": "torch"}).split("`, then `") == [
+        '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu TRAIN_ARGS="--trainer'
+        '.max_steps 15000 --model.net.init_args.init torch"',
+        "make export-checkpoint EXPERIMENT=colour EXPORT_TO=runs/colour/phase1.pt",
+        'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 21600 --model.init_from runs/colour/phase1.pt '
+        '--model.lr 0.0001 --model.restart_schedule true"',  # the CPU configs: their batch of 16
+        "make export-checkpoint EXPERIMENT=colour`",
+    ]
+    assert history(meta) == [
+        "- Runs: steps 0-15000 at peak lr 0.0004 on GPU, batches of 64; steps 15000-21600 at peak lr 0.0001 on CPU, "
+        "batches of 16 (warm start from `denoise-colour.pt`, a fresh schedule)."
+    ]
+    path = random_checkpoint(tmp_path / "denoise-colour.pt", channels=3)
+    model, _ = load_checkpoint(path)
+    save_checkpoint(path, model, **meta, lr=1e-4, data={"batch_size": 16, "patch_size": 128})  # the last run's
+    text = "\n".join(card(path, {}))
+    assert "random 128x128 patches, batches per run (below)," in text and "AdamW peak lr per run (below)," in text
 
 
 def test_card_lists_unfinished_runs_without_shipping_them(tmp_path):

@@ -32,7 +32,7 @@ from denoise.models import create_model
 from denoise.protocol import image_seed, score_image
 from denoise.train import main as train_main
 from denoise.training.export import main as export_main
-from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
+from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError, _backfilled
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description
 
@@ -340,6 +340,22 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     # the history: the first run from step 0 at its learning rate, then the warm start from step 10
     assert [(run["start_step"], run["lr"]) for run in after["runs"]] == [(0, 0.002), (10, 0.002)]
     assert after["runs"][1]["init_from"] == str(light)
+    assert (after["runs"][1]["device"], after["runs"][1]["batch_size"]) == ("cpu", 4)  # what reproduce names
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
     with pytest.raises(ValueError, match="different network"):
         L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)
+
+
+def test_runs_recorded_before_devices_and_batches_were_get_them_where_the_checkpoint_tells():
+    gpu, cpu = "Xeon, 16 cores, NVIDIA H100 80GB HBM3", "AMD EPYC, 2 cores"
+    runs = [{"start_step": 0, "lr": 4e-4}, {"start_step": 9000, "lr": 4e-4}]  # a run and its resume
+    meta = {"machines": [gpu], "data": {"batch_size": 64}, "runs": runs}
+    assert _backfilled(runs, meta) == [
+        {"start_step": 0, "lr": 4e-4, "device": "cuda"},  # the data record's batch is the last run's alone
+        {"start_step": 9000, "lr": 4e-4, "device": "cuda", "batch_size": 64},
+    ]
+    assert "device" not in runs[0]  # the checkpoint's record is left as it is
+    mixed = _backfilled(runs, {"machines": [cpu, gpu], "data": {}})  # which run used which machine: unknown
+    assert all("device" not in run and "batch_size" not in run for run in mixed)
+    recorded = [{"start_step": 0, "device": "cpu", "batch_size": 16}]
+    assert _backfilled(recorded, meta) == recorded

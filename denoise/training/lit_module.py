@@ -156,7 +156,7 @@ class DenoiseLitModule(L.LightningModule):
         self.machines = list(metadata.get("machines", []))
         # checkpoints from before run histories were recorded: one run from step 0 at their own learning rate
         first = [{"start_step": 0, "lr": metadata.get("lr"), "init_from": metadata.get("init_from")}]
-        self.runs = list(metadata.get("runs", first if self.step_offset else []))
+        self.runs = _backfilled(list(metadata.get("runs", first if self.step_offset else [])), metadata)
         loop = self.trainer.fit_loop.epoch_loop  # max_steps counts all steps, those before the warm start too
         if loop.max_steps > 0:
             loop.max_steps = max(loop.max_steps - self.step_offset, 1)
@@ -174,6 +174,10 @@ class DenoiseLitModule(L.LightningModule):
             self.machines.append(machine)
         start = self.step_offset + self.global_step
         run = {"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from}
+        run["device"] = self.device.type  # a phase's hardware and batch: what its reproduce command must name
+        datamodule = getattr(self.trainer, "datamodule", None)
+        data = getattr(datamodule, "hparams", {})
+        run |= {"batch_size": data["batch_size"]} if "batch_size" in data else {}
         run |= {"grown_from": self._grown_from} if self._grown_from else {}
         run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
         self.runs.append(run)
@@ -214,3 +218,21 @@ class DenoiseLitModule(L.LightningModule):
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _backfilled(runs: list[dict], metadata: dict) -> list[dict]:
+    """A checkpoint's runs with the device and batch size that runs recorded before those were, where known.
+
+    The device is known when every machine that trained the checkpoint was a GPU (``cuda``) or none was
+    (``cpu``); the batch size is the checkpoint's data record's, which belongs to its last run.
+    """
+    runs = [dict(run) for run in runs]
+    machines = metadata.get("machines") or []
+    gpus = [("NVIDIA" in machine) for machine in machines]
+    device = None if not gpus or any(gpus) != all(gpus) else "cuda" if all(gpus) else "cpu"
+    for run in runs:
+        run |= {"device": device} if "device" not in run and device else {}
+    batch = (metadata.get("data") or {}).get("batch_size")
+    if runs and "batch_size" not in runs[-1] and batch:
+        runs[-1]["batch_size"] = batch
+    return runs
