@@ -92,4 +92,5 @@ def test_warm_start_grows_a_smaller_checkpoint_and_records_it(tmp_path, restart)
     assert model.model_config["refine_blocks"] == 1
     assert meta["runs"][-1]["grown_from"] == small.model_config
     assert meta["runs"][-1].get("restart_schedule", False) is restart  # the model card's reproduce line needs it
-    assert "(warm start from `small.pt`, grown from unet 8-16)" in history(meta)[0]
+    fresh = ", a fresh schedule" if restart else ""
+    assert f"on CPU (warm start from `small.pt`, grown from unet 8-16{fresh})" in history(meta)[0]
