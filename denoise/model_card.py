@@ -16,6 +16,7 @@ from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpo
 from denoise.leaderboard.report import summarise
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.utils.files import atomic_write_text
+from denoise.utils.machine import ran_on_gpu
 
 EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
 BENCHMARKS = {3: ("CBSD68", "Kodak24"), 1: ("BSD68", "Set12")}
@@ -91,7 +92,7 @@ def _describe_network(config: dict) -> str:
 
 def _device(run: dict, meta: dict) -> str:
     """``cuda`` or ``cpu``: as the run recorded it; for runs from before that, a GPU if any machine had one."""
-    return run.get("device") or ("cuda" if any("NVIDIA" in machine for machine in meta.get("machines", [])) else "cpu")
+    return run.get("device") or ("cuda" if any(map(ran_on_gpu, meta.get("machines", []))) else "cpu")
 
 
 def history(meta: dict) -> list[str]:

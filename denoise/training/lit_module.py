@@ -19,7 +19,7 @@ from denoise.metrics import psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
 from denoise.models.init import same_network
 from denoise.training.losses import get_loss
-from denoise.utils.machine import machine_description
+from denoise.utils.machine import machine_description, ran_on_gpu
 
 
 class NonFiniteLossError(RuntimeError):
@@ -227,11 +227,11 @@ def _backfilled(runs: list[dict], metadata: dict) -> list[dict]:
     (``cpu``); the batch size is the checkpoint's data record's, which belongs to its last run.
     """
     runs = [dict(run) for run in runs]
-    machines = metadata.get("machines") or []
-    gpus = [("NVIDIA" in machine) for machine in machines]
-    device = None if not gpus or any(gpus) != all(gpus) else "cuda" if all(gpus) else "cpu"
+    kinds = {ran_on_gpu(machine) for machine in metadata.get("machines") or []}
+    device = ("cuda" if kinds == {True} else "cpu") if len(kinds) == 1 else None
     for run in runs:
-        run |= {"device": device} if "device" not in run and device else {}
+        if device and "device" not in run:
+            run["device"] = device
     batch = (metadata.get("data") or {}).get("batch_size")
     if runs and "batch_size" not in runs[-1] and batch:
         runs[-1]["batch_size"] = batch

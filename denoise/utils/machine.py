@@ -22,3 +22,8 @@ def machine_description() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = f"torch {torch.__version__}, Python {platform.python_version()}"
     return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {versions}"
+
+
+def ran_on_gpu(machine: str) -> bool:
+    """Whether a machine line recorded by training names an NVIDIA GPU (the trainer appends the CUDA device name)."""
+    return "NVIDIA" in machine
