@@ -121,7 +121,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     phase's hardware (``TRAINER=gpu`` for a GPU). A phase names its last step when it ran on a GPU or is a warm
     start (a first run on the CPU follows the configs' schedule, wherever it stopped); the first names its
     weights' init; a warm start names the previous phase's export, its learning rate, a fresh schedule when it
-    had one, and its network's refine blocks (the only change growth allows).
+    had one, and its network's refine blocks (the only change growth allows); any phase names the seeds of its
+    noise and patches where they were not the configs' 0.
     ``final`` is the shipped network's configuration.
     """
     runs = meta.get("runs") or [{"start_step": 0}]
@@ -137,6 +138,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         if index:
             args += [f"--model.init_from runs/{experiment}/phase{index}.pt", f"--model.lr {phase.get('lr')}"]
             args += ["--model.restart_schedule true"] if phase.get("restart_schedule") else []
+        args += [f"--seed_everything {phase['seed']}"] if phase.get("seed") else []  # the configs seed 0
+        args += [f"--data.seed {phase['data_seed']}"] if phase.get("data_seed") else []
         network = next(net for net in networks[index:] if net is not None)  # None: as the next phase
         args += (
             [f"--model.net.init_args.refine_blocks {network['refine_blocks']}"] if network.get("refine_blocks") else []

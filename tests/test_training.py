@@ -304,7 +304,10 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
     assert model.channels == channels
 
 
-def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(image_folders, run, tmp_path):
+def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
+    image_folders, run, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PL_GLOBAL_SEED", "0")  # seed_everything sets it: restored after the test
     assert train_main(_smoke_args(image_folders, "--trainer.max_steps=10")) == 0
     light = tmp_path / "light.pt"
     assert export_main([str(run / "checkpoints" / "last.ckpt"), "-o", str(light)]) == 0
@@ -323,7 +326,8 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     net = create_model("unet", channels=3, widths=[8, 16, 16], init="kaiming")  # the init its weights replace
     module = DenoiseLitModule(net, lr=0.002, warmup_steps=5, init_from=str(light))
     data = DenoiseDataModule(train_sets=[str(image_folders / "train")], val_set=str(image_folders / "val"),
-                             patch_size=64, batch_size=4, patches_per_epoch=40, num_workers=0)  # fmt: skip
+                             patch_size=64, batch_size=4, patches_per_epoch=40, num_workers=0, seed=3)  # fmt: skip
+    L.seed_everything(5)  # other seeds than the first run's: new noise and patches, which the record must name
     trainer = L.Trainer(max_steps=15, logger=False, enable_progress_bar=False, enable_model_summary=False,
                         accelerator="cpu", limit_val_batches=0, callbacks=[Probe()],
                         default_root_dir=tmp_path / "warm")  # fmt: skip
@@ -341,6 +345,8 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     assert [(run["start_step"], run["lr"]) for run in after["runs"]] == [(0, 0.002), (10, 0.002)]
     assert after["runs"][1]["init_from"] == str(light)
     assert (after["runs"][1]["device"], after["runs"][1]["batch_size"]) == ("cpu", 4)  # what reproduce names
+    assert (after["runs"][0]["seed"], after["runs"][0]["data_seed"]) == (0, 0)  # the smoke configs' seeds
+    assert (after["runs"][1]["seed"], after["runs"][1]["data_seed"]) == (5, 3)
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
     with pytest.raises(ValueError, match="different network"):
         L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)

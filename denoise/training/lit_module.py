@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -178,6 +179,10 @@ class DenoiseLitModule(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         data = getattr(datamodule, "hparams", {})
         run |= {"batch_size": data["batch_size"]} if "batch_size" in data else {}
+        # the seeds of the noise (``seed_everything``) and of the patches (``data.seed``): a warm start from the
+        # same seeds replays the previous run's batches, so a continuation may pick others, and must say so
+        run |= {"seed": int(os.environ["PL_GLOBAL_SEED"])} if "PL_GLOBAL_SEED" in os.environ else {}
+        run |= {"data_seed": data["seed"]} if "seed" in data else {}
         run |= {"grown_from": self._grown_from} if self._grown_from else {}
         run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
         self.runs.append(run)
