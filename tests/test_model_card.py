@@ -109,15 +109,15 @@ def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_p
         "- Runs: steps 0-15000 at peak lr 0.0004 on GPU, batches of 64; steps 15000-21600 at peak lr 0.0001 on CPU, "
         "batches of 16 (warm start from `denoise-colour.pt`, a fresh schedule)."
     ]
-    runs.append({"start_step": 21600, "lr": 1e-4, "init_from": "checkpoints/denoise-colour.pt", "device": "cpu",
-                 "batch_size": 16, "restart_schedule": True, "seed": 2, "data_seed": 2})  # fmt: skip
-    third = reproduce(meta | {"global_step": 28800}, "colour", {"init": "torch"}).split("`, then `")
+    seeded = {"start_step": 21600, "lr": 1e-4, "init_from": "checkpoints/denoise-colour.pt", "device": "cpu",
+              "batch_size": 16, "restart_schedule": True, "seed": 2, "data_seed": 2}  # fmt: skip
+    third = reproduce(meta | {"global_step": 28800, "runs": [*runs, seeded]}, "colour", {"init": "torch"})
+    third = third.split("`, then `")
     assert third[3] == "make export-checkpoint EXPERIMENT=colour EXPORT_TO=runs/colour/phase2.pt"  # seeds 0: unnamed
     assert third[4] == (
         'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 28800 --model.init_from runs/colour/phase2.pt '
         '--model.lr 0.0001 --model.restart_schedule true --seed_everything 2 --data.seed 2"'
     )
-    runs.pop()
     path = random_checkpoint(tmp_path / "denoise-colour.pt", channels=3)
     model, _ = load_checkpoint(path)
     save_checkpoint(path, model, **meta, lr=1e-4, data={"batch_size": 16, "patch_size": 128})  # the last run's
