@@ -23,7 +23,8 @@ EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
 EXPORT_ARGS ?=
 
 LEADERBOARD_ARGS ?=
-# e.g. THROUGHPUT_ARGS="--settings NCHW channels_last --batch-sizes 64 256 --repeats 2" (python -m denoise.training.throughput -h)
+# e.g. THROUGHPUT_ARGS="--settings NCHW channels_last --batch-sizes 64 256 --precisions 32-true bf16-mixed --repeats 2"
+# (python -m denoise.training.throughput -h)
 THROUGHPUT_ARGS ?=
 
 .PHONY: help install install-peers data train ablation studies export-checkpoint leaderboard demo test test-slow lint bench bench-train models-table tune-bilateral docs
@@ -79,7 +80,7 @@ lint: install ## Check style with ruff
 bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP, and the settings search -> results/bench*.md
 	$(PYTHON) -m denoise.bench && $(PYTHON) -m denoise.bench_settings && $(MAKE) docs
 
-bench-train: install ## Training steps/s of EXPERIMENT on TRAINER per setting (layout, torch.compile) -> results/train_throughput_TRAINER.md
+bench-train: install ## Training steps/s of EXPERIMENT on TRAINER per setting (layout, torch.compile, precision) -> results/train_throughput_TRAINER.md
 	$(PYTHON) -m denoise.training.throughput $(foreach config,$(TRAIN_CONFIGS),--config $(config)) \
 		--out results/train_throughput_$(TRAINER).md $(THROUGHPUT_ARGS)
 

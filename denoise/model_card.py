@@ -12,6 +12,8 @@ import csv
 import sys
 from pathlib import Path
 
+import yaml
+
 from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint
 from denoise.leaderboard.report import summarise
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
@@ -21,6 +23,7 @@ from denoise.utils.machine import ran_on_gpu
 EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
 BENCHMARKS = {3: ("CBSD68", "Kodak24"), 1: ("BSD68", "Set12")}
 PEER = "ffdnet"
+TRAINER_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "trainer"  # `make train TRAINER=cpu|gpu`
 IN_TRAINING = "in-training"  # sub-folder of the checkpoint folder: light checkpoints of unfinished runs
 LIMITS = [
     "Trained on synthetic additive white Gaussian noise only. Real camera noise is signal-dependent and spatially "
@@ -95,6 +98,14 @@ def _device(run: dict, meta: dict) -> str:
     return run.get("device") or ("cuda" if any(map(ran_on_gpu, meta.get("machines", []))) else "cpu")
 
 
+def config_precision(trainer: str) -> str | None:
+    """The precision that ``configs/trainer/<trainer>.yaml`` sets; None where that file is not at hand."""
+    path = TRAINER_CONFIGS / f"{trainer}.yaml"
+    if not path.is_file():
+        return None
+    return str((yaml.safe_load(path.read_text()).get("trainer") or {}).get("precision"))
+
+
 def history(meta: dict) -> list[str]:
     """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
     runs = meta.get("runs")
@@ -104,6 +115,7 @@ def history(meta: dict) -> list[str]:
     parts = [
         f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
         + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
+        + (f" in {run['precision']}" if run.get("precision") else "")
         + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
         + (f" (warm start from `{Path(run['init_from']).name}`" if run.get("init_from") else "")
         + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
@@ -122,7 +134,7 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     start (a first run on the CPU follows the configs' schedule, wherever it stopped); the first names its
     weights' init; a warm start names the previous phase's export, its learning rate, a fresh schedule when it
     had one, and its network's refine blocks (the only change growth allows); any phase names the seeds of its
-    noise and patches where they were not the configs' 0.
+    noise and patches where they were not the configs' 0, and its precision where it was not its trainer config's.
     ``final`` is the shipped network's configuration.
     """
     runs = meta.get("runs") or [{"start_step": 0}]
@@ -133,6 +145,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
         on_gpu = _device(phase, meta) == "cuda"
         args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
+        if phase.get("precision") and phase["precision"] != config_precision("gpu" if on_gpu else "cpu"):
+            args.append(f"--trainer.precision {phase['precision']}")  # e.g. bf16 on a CPU that computes it fast
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say
             args.append(f"--model.net.init_args.init {final['init']}")
         if index:

@@ -6,7 +6,7 @@ import pytest
 
 from denoise.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from denoise.leaderboard.report import to_csv
-from denoise.model_card import card, history, render, reproduce
+from denoise.model_card import card, config_precision, history, render, reproduce
 from tests.helpers import random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +118,22 @@ def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_p
         'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 28800 --model.init_from runs/colour/phase2.pt '
         '--model.lr 0.0001 --model.restart_schedule true --seed_everything 2 --data.seed 2"'
     )
+    # a fourth phase on the CPU in bf16 (the CPU config trains in float32): the precision is named
+    bf16 = seeded | {"start_step": 28800, "seed": 3, "data_seed": 3, "precision": "bf16-mixed"}
+    fourth = reproduce(meta | {"global_step": 42000, "runs": [*runs, seeded, bf16]}, "colour", {"init": "torch"})
+    assert fourth.split("`, then `")[6] == (
+        'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 42000 --trainer.precision bf16-mixed '
+        "--model.init_from runs/colour/phase3.pt --model.lr 0.0001 --model.restart_schedule true "
+        '--seed_everything 3 --data.seed 3"'
+    )
+    assert history(meta | {"global_step": 42000, "runs": [bf16]}) == [
+        "- Runs: steps 28800-42000 at peak lr 0.0001 on CPU in bf16-mixed, batches of 16 (warm start from "
+        "`denoise-colour.pt`, a fresh schedule)."
+    ]
+    # the configs' own precisions are not named: float32 on the CPU, bf16 on the GPU
+    assert (config_precision("cpu"), config_precision("gpu")) == ("32-true", "bf16-mixed")
+    usual = [runs[0] | {"precision": "bf16-mixed"}, runs[1] | {"precision": "32-true"}]
+    assert "--trainer.precision" not in reproduce(meta | {"runs": usual}, "colour", {"init": "torch"})
     path = random_checkpoint(tmp_path / "denoise-colour.pt", channels=3)
     model, _ = load_checkpoint(path)
     save_checkpoint(path, model, **meta, lr=1e-4, data={"batch_size": 16, "patch_size": 128})  # the last run's

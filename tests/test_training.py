@@ -345,6 +345,7 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     assert [(run["start_step"], run["lr"]) for run in after["runs"]] == [(0, 0.002), (10, 0.002)]
     assert after["runs"][1]["init_from"] == str(light)
     assert (after["runs"][1]["device"], after["runs"][1]["batch_size"]) == ("cpu", 4)  # what reproduce names
+    assert after["runs"][1]["precision"] == "32-true"  # the trainer's, which the card names where not its config's
     assert (after["runs"][0]["seed"], after["runs"][0]["data_seed"]) == (0, 0)  # the smoke configs' seeds
     assert (after["runs"][1]["seed"], after["runs"][1]["data_seed"]) == (5, 3)
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))

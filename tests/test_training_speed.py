@@ -83,9 +83,9 @@ def test_throughput_report_has_a_row_per_setting(photos, tmp_path, capsys):
     assert len(rows) == 2
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert cells[1] == "4 x 64^2" and cells[2] == "3" and cells[6] == "-"
-        low, high = (float(rate) for rate in cells[4].split("-"))
-        assert 0 < low <= float(cells[3]) <= high  # the median of two runs lies within their range
+        assert cells[1] == "4 x 64^2" and cells[2] == "32-true" and cells[3] == "3" and cells[7] == "-"
+        low, high = (float(rate) for rate in cells[5].split("-"))
+        assert 0 < low <= float(cells[4]) <= high  # the median of two runs lies within their range
     assert "python -m denoise.training.throughput --config" in report and "ran 2 time(s)" in report
     by_batch = ["--config", str(SMOKE), *data, "--settings", "NCHW", "--batch-sizes", "2", "4", "--steps", "2"]
     assert throughput_main([*by_batch, "--out", str(out)]) == 0
@@ -93,6 +93,13 @@ def test_throughput_report_has_a_row_per_setting(photos, tmp_path, capsys):
     assert sorted((name.strip(), size.strip()) for name, size in rows) == [
         ("NCHW, batch 2", "2 x 64^2"), ("NCHW, batch 4", "4 x 64^2")
     ]  # fmt: skip
+    by_precision = ["--config", str(SMOKE), *data, "--settings", "NCHW", "--precisions", "32-true", "bf16-mixed",
+                    "--steps", "2"]  # fmt: skip
+    assert throughput_main([*by_precision, "--out", str(out)]) == 0
+    rows = [line.split("|")[1:4] for line in out.read_text().splitlines() if line.startswith("| NCHW")]
+    assert sorted((name.strip(), precision.strip()) for name, _, precision in rows) == [
+        ("NCHW, 32-true", "32-true"), ("NCHW, bf16-mixed", "bf16-mixed")
+    ]  # fmt: skip  # the precision column is the trainer's: the override took
     assert throughput_main(["--config", "missing.yaml"]) == 2
     assert "config missing.yaml not found" in capsys.readouterr().err
 

@@ -176,6 +176,7 @@ class DenoiseLitModule(L.LightningModule):
         start = self.step_offset + self.global_step
         run = {"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from}
         run["device"] = self.device.type  # a phase's hardware and batch: what its reproduce command must name
+        run["precision"] = str(self.trainer.precision)  # bf16-mixed on a CPU is not the CPU config's 32-true
         datamodule = getattr(self.trainer, "datamodule", None)
         data = getattr(datamodule, "hparams", {})
         run |= {"batch_size": data["batch_size"]} if "batch_size" in data else {}

@@ -1,7 +1,8 @@
 """``python -m denoise.training.throughput --config ...``: training speed of a recipe under each setting.
 
 ``make bench-train`` passes the ``make train`` configs (``TRAINER=cpu|gpu``, ``EXPERIMENT=colour|grey``). Each
-setting (memory layout, ``torch.compile``) trains that recipe for a few steps in this process, without
+setting (memory layout, ``torch.compile``; optionally each batch size and precision, e.g. bf16 autocast on a CPU
+with bf16 instructions) trains that recipe for a few steps in this process, without
 validation, checkpoints or logger, and :class:`~denoise.training.speed.TrainingSpeed` times the steps after the
 first few. With ``--repeats`` the settings take turns, round after round, and each reports its median, so a
 machine whose speed drifts (a shared CPU) does not favour whichever setting ran in a fast moment. The table
@@ -12,6 +13,7 @@ setting a long run uses is picked by measurement on the machine that will run it
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 from pathlib import Path
@@ -47,7 +49,8 @@ def measure(configs: list[str], overrides: list[str], steps: int, skip: int, dat
     are decoded once per data setting, not once per run.
 
     Returns:
-        steps_per_s, patch_mp_per_s, batch, patch, peak_memory_gib (None off CUDA), device.
+        steps_per_s, patch_mp_per_s, batch, patch, precision (the trainer's), peak_memory_gib (None off CUDA),
+        device.
     """
     args = [item for config in configs for item in ("--config", config)]
     cli = build_cli([*args, *QUIET, f"--trainer.max_steps={skip + steps}", *overrides])
@@ -66,6 +69,7 @@ def measure(configs: list[str], overrides: list[str], steps: int, skip: int, dat
         "timed_steps": speed.steps,
         "batch": data.batch_size,
         "patch": data.patch_size,
+        "precision": str(cli.trainer.precision),
         "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
         "device": torch.cuda.get_device_name() if cuda else "CPU",
     }
@@ -79,8 +83,9 @@ def render(runs: dict[str, list[dict]], command: str) -> str:
         f"Machine: {machine_description()}; device {first[0]['device']}. Each setting ran {len(first)} time(s), "
         "the settings taking turns; steps/s is the median, with the range.",
         "",
-        "| setting | batch x patch | steps timed per run | steps / s | range | patch MP / s | peak memory |",
-        "|---|---|---:|---:|---|---:|---:|",
+        "| setting | batch x patch | precision | steps timed per run | steps / s | range | patch MP / s "
+        "| peak memory |",
+        "|---|---|---|---:|---:|---|---:|---:|",
     ]
     median = {name: statistics.median(run["steps_per_s"] for run in rows) for name, rows in runs.items()}
     for name in sorted(runs, key=lambda name: -median[name]):
@@ -88,7 +93,8 @@ def render(runs: dict[str, list[dict]], command: str) -> str:
         rates = [run["steps_per_s"] for run in rows]
         memory = max((run["peak_memory_gib"] or 0 for run in rows), default=0)
         lines.append(
-            f"| {name} | {row['batch']} x {row['patch']}^2 | {row['timed_steps']} | {median[name]:.2f} | "
+            f"| {name} | {row['batch']} x {row['patch']}^2 | {row['precision']} | {row['timed_steps']} | "
+            f"{median[name]:.2f} | "
             f"{min(rates):.2f}-{max(rates):.2f} | {statistics.median(run['patch_mp_per_s'] for run in rows):.2f} | "
             f"{f'{memory:.1f} GiB' if row['peak_memory_gib'] is not None else '-'} |"
         )
@@ -104,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="rounds: each setting runs this many times")
     parser.add_argument("--batch-sizes", type=int, nargs="+", metavar="B",
                         help="also vary the batch (patches per step): every setting at each size")  # fmt: skip
+    parser.add_argument("--precisions", nargs="+", metavar="P",
+                        help="also vary the precision (32-true bf16-mixed): every setting at each")  # fmt: skip
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="an extra override for every run, e.g. --set data.patch_size=96")  # fmt: skip
     parser.add_argument("--out", default="results/train_throughput.md", help="the Markdown report")
@@ -114,11 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     extra = [f"--{item}" for item in args.set]
-    variants = {}  # row name -> overrides: each setting, at each batch size when they vary
-    for batch in args.batch_sizes or [None]:
-        for name in args.settings:
-            label, size = (f"{name}, batch {batch}", [f"--data.batch_size={batch}"]) if batch else (name, [])
-            variants[label] = [*SETTINGS[name], *size]
+    variants = {}  # row name -> overrides: each setting, at each batch size and precision when they vary
+    for batch, precision, name in itertools.product(
+        args.batch_sizes or [None], args.precisions or [None], args.settings
+    ):
+        label = name + (f", batch {batch}" if batch else "") + (f", {precision}" if precision else "")
+        size = [f"--data.batch_size={batch}"] if batch else []
+        variants[label] = [*SETTINGS[name], *size, *([f"--trainer.precision={precision}"] if precision else [])]
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     data_cache: dict = {}
     plan = [(round_, name) for round_ in range(1, args.repeats + 1) for name in variants]
