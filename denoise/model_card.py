@@ -106,6 +106,13 @@ def config_precision(trainer: str) -> str | None:
     return str((yaml.safe_load(path.read_text()).get("trainer") or {}).get("precision"))
 
 
+def unusual_precision(run: dict, meta: dict) -> str | None:
+    """A run's precision where it is not its trainer config's (e.g. bf16 on a CPU), else None."""
+    precision = run.get("precision")
+    trainer = "gpu" if _device(run, meta) == "cuda" else "cpu"  # `make train TRAINER=...`
+    return precision if precision and precision != config_precision(trainer) else None
+
+
 def history(meta: dict) -> list[str]:
     """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
     runs = meta.get("runs")
@@ -115,7 +122,7 @@ def history(meta: dict) -> list[str]:
     parts = [
         f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
         + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
-        + (f" in {run['precision']}" if run.get("precision") else "")
+        + (f" in {unusual_precision(run, meta)}" if unusual_precision(run, meta) else "")
         + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
         + (f" (warm start from `{Path(run['init_from']).name}`" if run.get("init_from") else "")
         + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
@@ -145,8 +152,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
         on_gpu = _device(phase, meta) == "cuda"
         args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
-        if phase.get("precision") and phase["precision"] != config_precision("gpu" if on_gpu else "cpu"):
-            args.append(f"--trainer.precision {phase['precision']}")  # e.g. bf16 on a CPU that computes it fast
+        if unusual_precision(phase, meta):  # e.g. bf16 on a CPU that computes it fast
+            args.append(f"--trainer.precision {unusual_precision(phase, meta)}")
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say
             args.append(f"--model.net.init_args.init {final['init']}")
         if index:

@@ -134,6 +134,9 @@ def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_p
     assert (config_precision("cpu"), config_precision("gpu")) == ("32-true", "bf16-mixed")
     usual = [runs[0] | {"precision": "bf16-mixed"}, runs[1] | {"precision": "32-true"}]
     assert "--trainer.precision" not in reproduce(meta | {"runs": usual}, "colour", {"init": "torch"})
+    assert (
+        " in bf16" not in history(meta | {"runs": usual})[0] and " in 32-true" not in history(meta | {"runs": usual})[0]
+    )
     path = random_checkpoint(tmp_path / "denoise-colour.pt", channels=3)
     model, _ = load_checkpoint(path)
     save_checkpoint(path, model, **meta, lr=1e-4, data={"batch_size": 16, "patch_size": 128})  # the last run's
