@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import sys
 from pathlib import Path
 
@@ -98,6 +99,7 @@ def _device(run: dict, meta: dict) -> str:
     return run.get("device") or ("cuda" if any(map(ran_on_gpu, meta.get("machines", []))) else "cpu")
 
 
+@functools.cache  # read once per config: the card asks for every run
 def config_precision(trainer: str) -> str | None:
     """The precision that ``configs/trainer/<trainer>.yaml`` sets; None where that file is not at hand."""
     path = TRAINER_CONFIGS / f"{trainer}.yaml"
@@ -122,7 +124,7 @@ def history(meta: dict) -> list[str]:
     parts = [
         f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
         + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
-        + (f" in {unusual_precision(run, meta)}" if unusual_precision(run, meta) else "")
+        + (f" in {precision}" if (precision := unusual_precision(run, meta)) else "")
         + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
         + (f" (warm start from `{Path(run['init_from']).name}`" if run.get("init_from") else "")
         + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
@@ -152,8 +154,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
         on_gpu = _device(phase, meta) == "cuda"
         args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
-        if unusual_precision(phase, meta):  # e.g. bf16 on a CPU that computes it fast
-            args.append(f"--trainer.precision {unusual_precision(phase, meta)}")
+        if precision := unusual_precision(phase, meta):  # e.g. bf16 on a CPU that computes it fast
+            args.append(f"--trainer.precision {precision}")
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say
             args.append(f"--model.net.init_args.init {final['init']}")
         if index:
