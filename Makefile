@@ -27,7 +27,7 @@ LEADERBOARD_ARGS ?=
 # (python -m denoise.training.throughput -h)
 THROUGHPUT_ARGS ?=
 
-.PHONY: help install install-peers data train ablation studies export-checkpoint leaderboard demo test test-slow lint bench bench-train models-table tune-bilateral docs
+.PHONY: help install install-peers data train validate ablation studies export-checkpoint leaderboard demo test test-slow lint bench bench-train models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA
 
 train: install ## Train a shipped model: EXPERIMENT=colour|grey (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
 	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
+
+validate: install ## Score EXPERIMENT's last training checkpoint (or CKPT=) on its validation set at sigma 15/25/50
+	$(PYTHON) -m denoise.train validate $(foreach config,$(TRAIN_CONFIGS),--config $(config)) --ckpt_path $(CKPT) $(TRAIN_ARGS)
 
 studies: install ## Blind sigma, sigma maps, real photos, tiling with the shipped model -> results/{blind,sigma_map,tile_consistency}.md, real_noise.png
 	$(PYTHON) -m denoise.studies.blind && $(PYTHON) -m denoise.studies.sigma_map && \

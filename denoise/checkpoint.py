@@ -73,8 +73,16 @@ def _from_lightning(payload: dict) -> dict:
     data = {key: value for key, value in payload.get("datamodule_hyper_parameters", {}).items() if key[0] != "_"}
     if data:
         metadata["data"] = data  # training sets, patches, validation set
-    metadata.pop("model_config")
-    return {"format": FORMAT, "model_config": hyper["model_config"], "state_dict": state, "metadata": metadata}
+    # saved beside the hyperparameters; older training checkpoints kept it among them
+    config = payload["model_config"] if "model_config" in payload else metadata.pop("model_config")
+    return {"format": FORMAT, "model_config": config, "state_dict": state, "metadata": metadata}
+
+
+def _is_lightning(payload: object) -> bool:
+    """Whether ``payload`` is a Lightning training checkpoint of ``DenoiseLitModule`` (``last.ckpt``)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("hyper_parameters"), dict):
+        return False
+    return "model_config" in payload or "model_config" in payload["hyper_parameters"]
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
@@ -86,7 +94,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for damaged or foreign files
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({type(error).__name__})") from None
-    if isinstance(payload, dict) and "model_config" in payload.get("hyper_parameters", {}):
+    if _is_lightning(payload):
         payload = _from_lightning(payload)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a denoise checkpoint ({FORMAT}); export one with denoise's tools")

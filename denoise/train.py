@@ -2,7 +2,8 @@
 
 Configs are split into ``configs/model``, ``configs/data``, ``configs/trainer`` and ``configs/experiment``
 and combined by passing several ``--config`` files (later ones override earlier ones); ``make train`` runs
-the default experiment. Resume a stopped or killed run with ``--ckpt_path last``.
+the default experiment. Resume a stopped or killed run with ``--ckpt_path last`` (or a checkpoint file);
+``validate --ckpt_path FILE`` with the same configs scores a training checkpoint on the validation set.
 """
 
 from __future__ import annotations

@@ -52,10 +52,10 @@ def image_folders(tmp_path_factory):
     return root
 
 
-def _smoke_args(folders: Path, *extra: str) -> list[str]:
+def _smoke_args(folders: Path, *extra: str, subcommand: str = "fit") -> list[str]:
     """The smoke config on the temporary photos; its outputs go to runs/smoke in the working directory."""
     data = [f"--data.train_sets=[{folders / 'train'}]", f"--data.val_set={folders / 'val'}"]
-    return ["fit", "--config", str(SMOKE), *data, *extra]
+    return [subcommand, "--config", str(SMOKE), *data, *extra]
 
 
 @pytest.fixture
@@ -190,6 +190,18 @@ def test_resume_from_last_continues_the_step_count(image_folders, run):
     assert last["training_record"]["machines"] == [machine_description()]
 
 
+def test_a_checkpoint_file_resumes_and_validates(image_folders, run):
+    assert train_main(_smoke_args(image_folders, "--trainer.max_steps=10")) == 0
+    last = run / "checkpoints" / "last.ckpt"
+    logged = float([row for row in _metrics(run) if row.get("val/psnr_25")][-1]["val/psnr_25"])
+    # the CLI parses a named file's hyperparameters back as the model's arguments: they must be only those
+    assert train_main(_smoke_args(image_folders, f"--ckpt_path={last}", subcommand="validate")) == 0
+    validated = [row for row in _metrics(run) if row.get("val/psnr_25")][-1]
+    assert abs(float(validated["val/psnr_25"]) - logged) < 1e-4  # the same weights, the same seeded noise
+    assert train_main(_smoke_args(image_folders, "--trainer.max_steps=12", f"--ckpt_path={last}")) == 0
+    assert torch.load(last, weights_only=True)["global_step"] == 12
+
+
 def test_run_killed_with_sigkill_resumes_from_its_last_save(image_folders, run):
     args = _smoke_args(image_folders, "--trainer.max_steps=100000", "--trainer.val_check_interval=100000")
     process = subprocess.Popen(
@@ -253,6 +265,14 @@ def test_export_light_checkpoint(image_folders, run, tmp_path, capsys):
         assert torch.equal(full(noisy, 0.1), exported(noisy, 0.1))
     assert export_main([str(run / "checkpoints" / "last.ckpt"), "-o", str(light)]) == 2  # no silent overwrite
     assert "exists" in capsys.readouterr().err
+    # training checkpoints written before the network config moved out of the hyperparameters still load
+    payload = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    payload["hyper_parameters"]["model_config"] = payload.pop("model_config")
+    torch.save(payload, tmp_path / "older.ckpt")
+    older, metadata = load_checkpoint(tmp_path / "older.ckpt")
+    assert "model_config" not in metadata and older.model_config == exported.model_config
+    with torch.no_grad():
+        assert torch.equal(older(noisy, 0.1), exported(noisy, 0.1))
 
 
 def test_missing_data_set_is_one_clear_line(tmp_path, monkeypatch, capsys):
@@ -348,6 +368,15 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     assert after["runs"][1]["precision"] == "32-true"  # the trainer's, which the card names where not its config's
     assert (after["runs"][0]["seed"], after["runs"][0]["data_seed"]) == (0, 0)  # the smoke configs' seeds
     assert (after["runs"][1]["seed"], after["runs"][1]["data_seed"]) == (5, 3)
+    # exported over its own init_from, then resumed from its training checkpoint with the same arguments: the
+    # 10 steps before the warm start still come from the saved run, not from what init_from now holds (15)
+    assert export_main([str(saved), "-o", str(light), "--overwrite"]) == 0
+    resumed = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16, 16]), lr=0.002, warmup_steps=5,
+                               init_from=str(light))  # fmt: skip
+    trainer = L.Trainer(max_steps=18, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        accelerator="cpu", limit_val_batches=0, default_root_dir=tmp_path / "warm")  # fmt: skip
+    trainer.fit(resumed, data, ckpt_path=saved)
+    assert trainer.global_step == 8 and resumed.step_offset == 10
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
     with pytest.raises(ValueError, match="different network"):
         L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)

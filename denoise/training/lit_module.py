@@ -81,8 +81,9 @@ class DenoiseLitModule(L.LightningModule):
             raise ValueError(f"need 0 <= sigma_min <= sigma_max, got {sigma_min} and {sigma_max}")
         self.net = net
         self.loss_fn = get_loss(loss)
+        # only the arguments: ``validate --ckpt_path FILE`` parses these back as this class's arguments, so the
+        # network's config goes beside them (``on_save_checkpoint``)
         self.save_hyperparameters(ignore=["net"])
-        self.hparams["model_config"] = dict(getattr(net, "model_config", {}))
         self.nonfinite_in_a_row = 0
         self.train_seconds = 0.0  # wall time of fit(), summed over resumed runs (validation included)
         self.machines: list[str] = []  # the machines that trained it
@@ -91,6 +92,7 @@ class DenoiseLitModule(L.LightningModule):
         self._fit_started: float | None = None
         self._compiled_forward = None  # with ``compile``: the compiled network the training steps use
         self._grown_from: dict | None = None  # the smaller network ``init_from`` held, when this one extends it
+        self._max_steps = -1  # the trainer's max_steps, counting steps before a warm start, once one is set up
 
     def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
         return self.net(noisy, sigma)
@@ -151,7 +153,6 @@ class DenoiseLitModule(L.LightningModule):
             self._grown_from = dict(model.model_config)
         if "init" in self.net.model_config:  # the copied weights began with the first run's init, not this config's
             self.net.model_config["init"] = model.model_config.get("init", "torch")
-            self.hparams["model_config"] = dict(self.net.model_config)
         self.step_offset = int(metadata.get("global_step") or 0)
         self.train_seconds = float(metadata.get("train_seconds", 0.0))
         self.machines = list(metadata.get("machines", []))
@@ -159,6 +160,7 @@ class DenoiseLitModule(L.LightningModule):
         first = [{"start_step": 0, "lr": metadata.get("lr"), "init_from": metadata.get("init_from")}]
         self.runs = _backfilled(list(metadata.get("runs", first if self.step_offset else [])), metadata)
         loop = self.trainer.fit_loop.epoch_loop  # max_steps counts all steps, those before the warm start too
+        self._max_steps = loop.max_steps
         if loop.max_steps > 0:
             loop.max_steps = max(loop.max_steps - self.step_offset, 1)
 
@@ -199,6 +201,7 @@ class DenoiseLitModule(L.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["model_config"] = dict(getattr(self.net, "model_config", {}))  # what rebuilds the network
         checkpoint["training_record"] = self.training_record()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -207,6 +210,9 @@ class DenoiseLitModule(L.LightningModule):
         self.machines = list(dict.fromkeys([*record.get("machines", []), *self.machines]))
         self.step_offset = int(record.get("step_offset", 0))
         self.runs = [*record.get("runs", []), *self.runs[len(record.get("runs", [])) :]]
+        if self._max_steps > 0:  # resuming: the steps before the warm start are the saved run's, whatever
+            # ``init_from`` holds now (an export of this very run may have replaced it)
+            self.trainer.fit_loop.epoch_loop.max_steps = max(self._max_steps - self.step_offset, 1)
 
     def configure_optimizers(self):
         hp = self.hparams
