@@ -159,10 +159,8 @@ class DenoiseLitModule(L.LightningModule):
         # checkpoints from before run histories were recorded: one run from step 0 at their own learning rate
         first = [{"start_step": 0, "lr": metadata.get("lr"), "init_from": metadata.get("init_from")}]
         self.runs = _backfilled(list(metadata.get("runs", first if self.step_offset else [])), metadata)
-        loop = self.trainer.fit_loop.epoch_loop  # max_steps counts all steps, those before the warm start too
-        self._max_steps = loop.max_steps
-        if loop.max_steps > 0:
-            loop.max_steps = max(loop.max_steps - self.step_offset, 1)
+        self._max_steps = self.trainer.fit_loop.epoch_loop.max_steps
+        self._limit_steps()
 
     def on_fit_start(self) -> None:
         if self.hparams.channels_last:
@@ -210,8 +208,13 @@ class DenoiseLitModule(L.LightningModule):
         self.machines = list(dict.fromkeys([*record.get("machines", []), *self.machines]))
         self.step_offset = int(record.get("step_offset", 0))
         self.runs = [*record.get("runs", []), *self.runs[len(record.get("runs", [])) :]]
-        if self._max_steps > 0:  # resuming: the steps before the warm start are the saved run's, whatever
-            # ``init_from`` holds now (an export of this very run may have replaced it)
+        # resuming: the steps before the warm start are the saved run's, whatever ``init_from`` holds now (an
+        # export of this very run may have replaced it)
+        self._limit_steps()
+
+    def _limit_steps(self) -> None:
+        """Set the trainer's step limit for this fit: its max_steps counts all steps, those before a warm start too."""
+        if self._max_steps > 0:
             self.trainer.fit_loop.epoch_loop.max_steps = max(self._max_steps - self.step_offset, 1)
 
     def configure_optimizers(self):
