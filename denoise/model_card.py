@@ -115,6 +115,16 @@ def unusual_precision(run: dict, meta: dict) -> str | None:
     return precision if precision and precision != config_precision(trainer) else None
 
 
+def _warm_start(run: dict) -> bool:
+    """Whether a run began a phase from a light checkpoint (``init_from``), not resumed one (``--ckpt_path``)."""
+    return bool(run.get("init_from")) and not run.get("resumed")
+
+
+def _short(run: dict, end: int | None) -> bool:
+    """Whether a run, or its phase, stopped at ``end`` before the step its learning-rate schedule ended at."""
+    return bool(run.get("schedule_end") and end and end < run["schedule_end"])
+
+
 def history(meta: dict) -> list[str]:
     """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
     runs = meta.get("runs")
@@ -126,10 +136,12 @@ def history(meta: dict) -> list[str]:
         + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
         + (f" in {precision}" if (precision := unusual_precision(run, meta)) else "")
         + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
-        + (f" (warm start from `{Path(run['init_from']).name}`" if run.get("init_from") else "")
+        + (f" (warm start from `{Path(run['init_from']).name}`" if _warm_start(run) else "")
         + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
-        + (", a fresh schedule" if run.get("init_from") and run.get("restart_schedule") else "")
-        + (")" if run.get("init_from") else "")
+        + (", a fresh schedule" if _warm_start(run) and run.get("restart_schedule") else "")
+        + (")" if _warm_start(run) else "")
+        + (" (resumed from its last save)" if run.get("resumed") else "")
+        + (f", stopped before its schedule's end at step {run['schedule_end']}" if _short(run, end) else "")
         for run, end in zip(runs, ends, strict=True)
     ]
     return [f"- Runs: {'; '.join(parts)}."]
@@ -143,17 +155,19 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     start (a first run on the CPU follows the configs' schedule, wherever it stopped); the first names its
     weights' init; a warm start names the previous phase's export, its learning rate, a fresh schedule when it
     had one, and its network's refine blocks (the only change growth allows); any phase names the seeds of its
-    noise and patches where they were not the configs' 0, and its precision where it was not its trainer config's.
+    noise and patches where they were not the configs' 0, its precision where it was not its trainer config's,
+    and the step its schedule ended at where it stopped before that (``--model.schedule_steps``).
     ``final`` is the shipped network's configuration.
     """
     runs = meta.get("runs") or [{"start_step": 0}]
-    phases = [run for index, run in enumerate(runs) if index == 0 or run.get("init_from")]
+    phases = [run for index, run in enumerate(runs) if index == 0 or _warm_start(run)]
     ends = [phase["start_step"] for phase in phases[1:]] + [meta.get("global_step")]
     networks = [phase.get("grown_from") for phase in phases[1:]] + [final]
     commands = []
     for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
         on_gpu = _device(phase, meta) == "cuda"
         args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
+        args += [f"--model.schedule_steps {phase['schedule_end']}"] if args and _short(phase, end) else []
         if precision := unusual_precision(phase, meta):  # e.g. bf16 on a CPU that computes it fast
             args.append(f"--trainer.precision {precision}")
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say

@@ -90,6 +90,30 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
     ]
 
 
+def test_a_phase_stopped_before_its_schedule_end_names_that_end_and_a_resume_stays_in_its_phase():
+    first = {"start_step": 0, "lr": 4e-4, "init_from": None, "device": "cuda", "schedule_end": 17000}
+    warm = {"start_step": 17000, "lr": 1e-4, "init_from": "checkpoints/denoise-grey.pt", "device": "cpu",
+            "restart_schedule": True, "schedule_end": 31000}  # fmt: skip
+    resumed = warm | {"start_step": 25000, "resumed": True}  # `--ckpt_path last` with the same arguments
+    meta = {"global_step": 29800, "runs": [first, warm, resumed]}
+    commands = reproduce(meta, "grey", {}).split("`, then `")
+    assert len(commands) == 4  # two phases, each trained then exported: the resume is no third phase
+    assert commands[0].endswith('TRAIN_ARGS="--trainer.max_steps 17000"')  # it ran to its schedule's end
+    assert commands[2] == (
+        'make train EXPERIMENT=grey TRAIN_ARGS="--trainer.max_steps 29800 --model.schedule_steps 31000 '
+        '--model.init_from runs/grey/phase1.pt --model.lr 0.0001 --model.restart_schedule true"'
+    )
+    assert history(meta) == [
+        "- Runs: steps 0-17000 at peak lr 0.0004 on GPU; steps 17000-25000 at peak lr 0.0001 on CPU (warm start "
+        "from `denoise-grey.pt`, a fresh schedule), stopped before its schedule's end at step 31000; steps "
+        "25000-29800 at peak lr 0.0001 on CPU (resumed from its last save), stopped before its schedule's end at "
+        "step 31000."
+    ]
+    finished = meta | {"global_step": 31000}
+    assert "schedule_steps" not in reproduce(finished, "grey", {})
+    assert history(finished)[0].endswith("steps 25000-31000 at peak lr 0.0001 on CPU (resumed from its last save).")
+
+
 def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_path):
     runs = [
         {"start_step": 0, "lr": 4e-4, "init_from": None, "device": "cuda", "batch_size": 64},

@@ -368,6 +368,7 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     assert after["runs"][1]["precision"] == "32-true"  # the trainer's, which the card names where not its config's
     assert (after["runs"][0]["seed"], after["runs"][0]["data_seed"]) == (0, 0)  # the smoke configs' seeds
     assert (after["runs"][1]["seed"], after["runs"][1]["data_seed"]) == (5, 3)
+    assert [run["schedule_end"] for run in after["runs"]] == [10, 15]  # each ran to its schedule's end
     # exported over its own init_from, then resumed from its training checkpoint with the same arguments: the
     # 10 steps before the warm start still come from the saved run, not from what init_from now holds (15)
     assert export_main([str(saved), "-o", str(light), "--overwrite"]) == 0
@@ -377,6 +378,21 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
                         accelerator="cpu", limit_val_batches=0, default_root_dir=tmp_path / "warm")  # fmt: skip
     trainer.fit(resumed, data, ckpt_path=saved)
     assert trainer.global_step == 8 and resumed.step_offset == 10
+    assert resumed.runs[-1]["resumed"] and "resumed" not in resumed.runs[1]  # the card keeps it in its phase
+    assert resumed.runs[-1]["schedule_end"] == 18
+    # a schedule that ends after the stop, as a run stopped by hand had: the cosine runs on to schedule_steps
+    longer = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16, 16]), lr=0.002, warmup_steps=5,
+                              init_from=str(light), schedule_steps=40)  # fmt: skip
+    trainer = L.Trainer(max_steps=17, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        accelerator="cpu", limit_val_batches=0, callbacks=[Probe()],
+                        default_root_dir=tmp_path / "longer")  # fmt: skip
+    trainer.fit(longer, data)
+    assert trainer.global_step == 2 and longer.runs[-1]["schedule_end"] == 40  # light holds step 15 now
+    assert seen["lr"] == pytest.approx(0.002 / 5 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * 10 / 35))))
+    early = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16, 16]), init_from=str(light),
+                             schedule_steps=12)  # fmt: skip
+    with pytest.raises(ValueError, match="ends before this run starts"):
+        L.Trainer(max_steps=17, logger=False, accelerator="cpu", enable_progress_bar=False).fit(early, data)
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
     with pytest.raises(ValueError, match="different network"):
         L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)

@@ -53,6 +53,10 @@ class DenoiseLitModule(L.LightningModule):
             (:func:`denoise.models.growth.grow_from`).
         restart_schedule: with ``init_from``, warm up and decay over this run's steps alone (a new phase, e.g.
             after growing the network) instead of carrying on the checkpoint's schedule from its step.
+        schedule_steps: the step at which the learning-rate schedule ends, counted as the trainer's ``max_steps``
+            counts (every step, those before a warm start too); by default ``max_steps`` itself. A run that stops
+            before its schedule's end (e.g. stopped by hand) is retraced with its stop as ``max_steps`` and its
+            schedule's end here: the record of each run keeps that end (``schedule_end``), and the model card names it.
         channels_last: train in the channels-last memory layout (the one tensor cores and oneDNN prefer); the
             weights saved are the same either way.
         compile: ``torch.compile`` the network for the training steps (validation runs it as it is: whole
@@ -75,10 +79,13 @@ class DenoiseLitModule(L.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
         restart_schedule: bool = False,
+        schedule_steps: int | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= sigma_min <= sigma_max:
             raise ValueError(f"need 0 <= sigma_min <= sigma_max, got {sigma_min} and {sigma_max}")
+        if schedule_steps is not None and schedule_steps < 1:
+            raise ValueError(f"schedule_steps must be a positive step count, got {schedule_steps}")
         self.net = net
         self.loss_fn = get_loss(loss)
         # only the arguments: ``validate --ckpt_path FILE`` parses these back as this class's arguments, so the
@@ -93,6 +100,7 @@ class DenoiseLitModule(L.LightningModule):
         self._compiled_forward = None  # with ``compile``: the compiled network the training steps use
         self._grown_from: dict | None = None  # the smaller network ``init_from`` held, when this one extends it
         self._max_steps = -1  # the trainer's max_steps, counting steps before a warm start, once one is set up
+        self._schedule_end: int | None = None  # the step the learning-rate schedule ends at (all steps counted)
 
     def forward(self, noisy: torch.Tensor, sigma) -> torch.Tensor:
         return self.net(noisy, sigma)
@@ -186,6 +194,8 @@ class DenoiseLitModule(L.LightningModule):
         run |= {"data_seed": data["seed"]} if "seed" in data else {}
         run |= {"grown_from": self._grown_from} if self._grown_from else {}
         run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
+        run |= {"schedule_end": self._schedule_end} if self._schedule_end else {}  # a stop may fall short of it
+        run |= {"resumed": True} if self.trainer.ckpt_path else {}  # the same phase carried on, not a warm start
         self.runs.append(run)
 
     def training_record(self) -> dict:
@@ -220,9 +230,18 @@ class DenoiseLitModule(L.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        estimated = self.trainer.estimated_stepping_batches  # infinite when training is stopped otherwise
         offset = 0 if hp.restart_schedule else self.step_offset
-        total = offset + max(int(estimated), 1) if math.isfinite(estimated) else None
+        if hp.schedule_steps:  # this fit's steps to the schedule's end
+            span = hp.schedule_steps - self.step_offset
+            if span < 1:
+                raise ValueError(
+                    f"schedule_steps {hp.schedule_steps} ends before this run starts (at step {self.step_offset}); "
+                    "give a later step, or leave it out to end the schedule at max_steps"
+                )
+        else:
+            span = self.trainer.estimated_stepping_batches  # infinite when training is stopped otherwise
+        total = offset + max(int(span), 1) if math.isfinite(span) else None
+        self._schedule_end = self.step_offset + max(int(span), 1) if total else None
 
         def factor(step: int) -> float:  # step counts from this fit's start; step + offset from the first run's
             warm = min((step + 1) / hp.warmup_steps, 1.0)  # also after a warm start: Adam's moments are new
