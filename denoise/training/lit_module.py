@@ -240,8 +240,9 @@ class DenoiseLitModule(L.LightningModule):
                 )
         else:
             span = self.trainer.estimated_stepping_batches  # infinite when training is stopped otherwise
-        total = offset + max(int(span), 1) if math.isfinite(span) else None
-        self._schedule_end = self.step_offset + max(int(span), 1) if total else None
+        steps = max(int(span), 1) if math.isfinite(span) else None
+        total = offset + steps if steps else None
+        self._schedule_end = self.step_offset + steps if steps else None
 
         def factor(step: int) -> float:  # step counts from this fit's start; step + offset from the first run's
             warm = min((step + 1) / hp.warmup_steps, 1.0)  # also after a warm start: Adam's moments are new
