@@ -11,6 +11,7 @@ from denoise.io import ImageData, write_image
 from denoise.leaderboard import methods as methods_module
 from denoise.leaderboard import runner
 from denoise.leaderboard.__main__ import main
+from denoise.leaderboard.cache import ResultCache
 from tests.helpers import random_checkpoint
 
 
@@ -122,6 +123,28 @@ def test_checkpoints_are_ranked_on_their_own_channel_count(sets, tmp_path, no_sh
     markdown = (out / "leaderboard.md").read_text()
     assert "tiny-colour: skipped on grey (wrong channel count)" in markdown
     assert "| tiny-colour |" in markdown and " M |" in markdown  # its parameter count is shown
+
+
+def test_prune_cache_drops_only_superseded_versions(sets, tmp_path, no_shipped, monkeypatch):
+    out = tmp_path / "results"
+    base = ["--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out), "--quick"]
+    random_checkpoint(no_shipped / "tiny-colour.pt", channels=3, seed=0)
+    assert main(["--methods", "noisy,bilateral", *base]) == 0
+    old = ResultCache(out / "leaderboard_cache.jsonl").rows
+    assert {row["method"] for row in old.values()} == {"noisy", "bilateral", "tiny-colour"}
+    random_checkpoint(no_shipped / "tiny-colour.pt", channels=3, seed=1)  # the shipped file is replaced
+    monkeypatch.setattr(methods_module, "peer_unavailable", lambda name: "package not installed")
+    assert main(["--methods", "noisy,bm3d", *base]) == 0  # computes the new checkpoint's rows; no pruning
+    assert len(ResultCache(out / "leaderboard_cache.jsonl").rows) == len(old) + 2
+    bm3d = {**next(iter(old.values())), "method": "bm3d", "key": "bm3d-4.0.3|colour|c0.png|25|1"}
+    ResultCache(out / "leaderboard_cache.jsonl").add(bm3d)  # rows of a peer not installed here
+    assert main(["--methods", "noisy,bm3d", *base, "--prune-cache", "--cached-only"]) == 0
+    rows = ResultCache(out / "leaderboard_cache.jsonl").rows
+    kept_old = {key for key in old if old[key]["method"] != "tiny-colour"}
+    assert kept_old | {bm3d["key"]} <= set(rows)  # bilateral (not ranked now) and the missing peer stay
+    assert len(rows) == len(old) + 1  # the two old tiny-colour rows went, the two new ones stayed
+    assert not any(key in rows for key in old if old[key]["method"] == "tiny-colour")
+    assert "| tiny-colour |" in (out / "leaderboard.md").read_text()
 
 
 def test_missing_peer_is_reported_as_skipped(sets, tmp_path, no_shipped, monkeypatch):

@@ -3,7 +3,8 @@
 Writes ``results/leaderboard.csv`` (one row per method x image x sigma), ``results/leaderboard.md`` (per
 set: methods x sigma, best in bold, seconds per MP and parameters, the protocol and machine on top) and
 ``results/leaderboard.png``. Per-image results are cached in ``results/leaderboard_cache.jsonl``, so a re-run
-computes only what is new.
+computes only what is new; ``--prune-cache`` drops the cached rows of superseded versions of the methods ranked
+(e.g. of an older shipped checkpoint).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_IMAGES} images of each set")
     parser.add_argument("--cached-only", action="store_true", help="compute nothing: report the cached results")
+    parser.add_argument(
+        "--prune-cache",
+        action="store_true",
+        help="first drop cached rows of older versions of the methods ranked (e.g. a replaced checkpoint)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
@@ -49,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     cache = ResultCache(args.out / "leaderboard_cache.jsonl")
+    if args.prune_cache:
+        available = {method.name: method.key for method in methods if not method.unavailable}
+        print(f"pruned {cache.prune(available)} cached rows of superseded method versions", file=sys.stderr)
     rows, skipped, set_sizes = run(
         methods, benchmarks, sigmas, cache, QUICK_IMAGES if args.quick else None, args.cached_only
     )
