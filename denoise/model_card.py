@@ -126,25 +126,45 @@ def _short(run: dict, end: int | None) -> bool:
 
 
 def history(meta: dict) -> list[str]:
-    """The training runs that led to the checkpoint (resumes and warm starts), as one bullet."""
-    runs = meta.get("runs")
-    if not runs:
+    """The training phases that led to the checkpoint (the first run and each warm start), as one bullet.
+
+    A resume (``--ckpt_path``) carries its phase on: it is counted in that phase, not listed as a run of its own.
+    """
+    if not meta.get("runs"):
         return []
-    ends = [run["start_step"] for run in runs[1:]] + [meta.get("global_step")]
-    parts = [
-        f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
-        + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
-        + (f" in {precision}" if (precision := unusual_precision(run, meta)) else "")
-        + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
-        + (f" (warm start from `{Path(run['init_from']).name}`" if _warm_start(run) else "")
-        + (f", grown from {_describe_network(run['grown_from'])}" if run.get("grown_from") else "")
-        + (", a fresh schedule" if _warm_start(run) and run.get("restart_schedule") else "")
-        + (")" if _warm_start(run) else "")
-        + (" (resumed from its last save)" if run.get("resumed") else "")
-        + (f", stopped before its schedule's end at step {run['schedule_end']}" if _short(run, end) else "")
-        for run, end in zip(runs, ends, strict=True)
-    ]
+    parts = []
+    for (run, *resumes), end in _phases(meta["runs"], meta.get("global_step")):
+        notes = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
+        notes += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
+        notes += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
+        notes = [", ".join(notes)] if notes else []
+        notes += [f"resumed {_times(len(resumes))} from its last save"] if resumes else []
+        parts.append(
+            f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
+            + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
+            + (f" in {precision}" if (precision := unusual_precision(run, meta)) else "")
+            + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
+            + (f" ({'; '.join(notes)})" if notes else "")
+            + (
+                f", stopped before its schedule's end at step {last['schedule_end']}"
+                if _short(last := [run, *resumes][-1], end)
+                else ""
+            )
+        )
     return [f"- Runs: {'; '.join(parts)}."]
+
+
+def _phases(runs: list[dict], global_step: int | None) -> list[tuple[list[dict], int | None]]:
+    """The runs grouped by phase (a first run or a warm start, then its resumes), each with the step it ended at."""
+    starts = [index for index, run in enumerate(runs) if index == 0 or _warm_start(run)]
+    phases = [runs[start:stop] for start, stop in zip(starts, [*starts[1:], len(runs)], strict=True)]
+    ends = [phase[0]["start_step"] for phase in phases[1:]] + [global_step]
+    return list(zip(phases, ends, strict=True))
+
+
+def _times(count: int) -> str:
+    """``once``, ``twice``, ``3 times``."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def reproduce(meta: dict, experiment: str, final: dict) -> str:
@@ -159,15 +179,16 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     and the step its schedule ended at where it stopped before that (``--model.schedule_steps``).
     ``final`` is the shipped network's configuration.
     """
-    runs = meta.get("runs") or [{"start_step": 0}]
-    phases = [run for index, run in enumerate(runs) if index == 0 or _warm_start(run)]
-    ends = [phase["start_step"] for phase in phases[1:]] + [meta.get("global_step")]
-    networks = [phase.get("grown_from") for phase in phases[1:]] + [final]
+    phases = [
+        (runs[0], runs[-1], end)
+        for runs, end in _phases(meta.get("runs") or [{"start_step": 0}], meta.get("global_step"))
+    ]
+    networks = [phase.get("grown_from") for phase, _, _ in phases[1:]] + [final]
     commands = []
-    for index, (phase, end) in enumerate(zip(phases, ends, strict=True)):
+    for index, (phase, latest, end) in enumerate(phases):
         on_gpu = _device(phase, meta) == "cuda"
         args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
-        args += [f"--model.schedule_steps {phase['schedule_end']}"] if args and _short(phase, end) else []
+        args += [f"--model.schedule_steps {latest['schedule_end']}"] if args and _short(latest, end) else []
         if precision := unusual_precision(phase, meta):  # e.g. bf16 on a CPU that computes it fast
             args.append(f"--trainer.precision {precision}")
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say

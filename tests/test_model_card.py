@@ -104,14 +104,18 @@ def test_a_phase_stopped_before_its_schedule_end_names_that_end_and_a_resume_sta
         '--model.init_from runs/grey/phase1.pt --model.lr 0.0001 --model.restart_schedule true"'
     )
     assert history(meta) == [
-        "- Runs: steps 0-17000 at peak lr 0.0004 on GPU; steps 17000-25000 at peak lr 0.0001 on CPU (warm start "
-        "from `denoise-grey.pt`, a fresh schedule), stopped before its schedule's end at step 31000; steps "
-        "25000-29800 at peak lr 0.0001 on CPU (resumed from its last save), stopped before its schedule's end at "
-        "step 31000."
+        "- Runs: steps 0-17000 at peak lr 0.0004 on GPU; steps 17000-29800 at peak lr 0.0001 on CPU (warm start "
+        "from `denoise-grey.pt`, a fresh schedule; resumed once from its last save), stopped before its "
+        "schedule's end at step 31000."
     ]
     finished = meta | {"global_step": 31000}
     assert "schedule_steps" not in reproduce(finished, "grey", {})
-    assert history(finished)[0].endswith("steps 25000-31000 at peak lr 0.0001 on CPU (resumed from its last save).")
+    ending = "steps 17000-31000 at peak lr 0.0001 on CPU (warm start from `denoise-grey.pt`, a fresh schedule; "
+    assert history(finished)[0].endswith(ending + "resumed once from its last save).")
+    # a first run resumed twice: still one phase, its resumes counted
+    twice = {"global_step": 9000, "runs": [{"start_step": 0, "lr": 4e-4}, *[{"start_step": s, "lr": 4e-4,
+             "resumed": True} for s in (3000, 6000)]]}  # fmt: skip
+    assert history(twice) == ["- Runs: steps 0-9000 at peak lr 0.0004 (resumed twice from its last save)."]
 
 
 def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_path):

@@ -379,6 +379,7 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     trainer.fit(resumed, data, ckpt_path=saved)
     assert trainer.global_step == 8 and resumed.step_offset == 10
     assert resumed.runs[-1]["resumed"] and "resumed" not in resumed.runs[1]  # the card keeps it in its phase
+    assert resumed.runs[-1]["start_step"] == 15  # where the saved run stopped, not where its phase began
     assert resumed.runs[-1]["schedule_end"] == 18
     # a schedule that ends after the stop, as a run stopped by hand had: the cosine runs on to schedule_steps
     longer = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16, 16]), lr=0.002, warmup_steps=5,

@@ -181,6 +181,9 @@ class DenoiseLitModule(L.LightningModule):
             machine += f", {torch.cuda.get_device_name(self.device)}"
         if machine not in self.machines:
             self.machines.append(machine)
+
+    def on_train_start(self) -> None:
+        # here, not in on_fit_start: a resume (``--ckpt_path``) restores its global step only after that hook
         start = self.step_offset + self.global_step
         run = {"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from}
         run["device"] = self.device.type  # a phase's hardware and batch: what its reproduce command must name
