@@ -134,22 +134,19 @@ def history(meta: dict) -> list[str]:
         return []
     parts = []
     for (run, *resumes), end in _phases(meta["runs"], meta.get("global_step")):
-        notes = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
-        notes += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
-        notes += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
-        notes = [", ".join(notes)] if notes else []
+        start = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
+        start += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
+        start += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
+        notes = [", ".join(start)] if start else []
         notes += [f"resumed {_times(len(resumes))} from its last save"] if resumes else []
+        latest = resumes[-1] if resumes else run  # its schedule end is the phase's, wherever it stopped
         parts.append(
             f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
             + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
             + (f" in {precision}" if (precision := unusual_precision(run, meta)) else "")
             + (f", batches of {run['batch_size']}" if run.get("batch_size") else "")
             + (f" ({'; '.join(notes)})" if notes else "")
-            + (
-                f", stopped before its schedule's end at step {last['schedule_end']}"
-                if _short(last := [run, *resumes][-1], end)
-                else ""
-            )
+            + (f", stopped before its schedule's end at step {latest['schedule_end']}" if _short(latest, end) else "")
         )
     return [f"- Runs: {'; '.join(parts)}."]
 
