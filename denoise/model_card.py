@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint
-from denoise.leaderboard.report import summarise
+from denoise.leaderboard.report import UNRECORDED, summarise
 from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import ran_on_gpu
@@ -63,8 +63,15 @@ def scores(name: str, channels: int, summary: dict) -> list[str]:
     return lines + ["", *comparison(name, channels, summary)]
 
 
+def cost(ours: dict, peer: dict) -> str:
+    """This model's time per megapixel as a share of FFDNet's, where one machine timed both (summary entries)."""
+    if ours["machines"] == peer["machines"] and len(ours["machines"]) == 1 and UNRECORDED not in ours["machines"]:
+        return f"time per megapixel {ours['s_per_mp'] / peer['s_per_mp']:.0%} of FFDNet's, timed on one machine"
+    return "times not compared, as one recorded machine did not take both (`python -m denoise.leaderboard --retime`)"
+
+
 def comparison(name: str, channels: int, summary: dict) -> list[str]:
-    """One sentence per set: the mean PSNR difference to FFDNet over the sigmas both have."""
+    """One sentence per set: the mean PSNR difference to FFDNet over the sigmas both have, and the cost."""
     sentences = []
     for dataset in BENCHMARKS[channels]:
         ours, peer = summary.get(dataset, {}).get(name), summary.get(dataset, {}).get(PEER)
@@ -75,7 +82,7 @@ def comparison(name: str, channels: int, summary: dict) -> list[str]:
         mean = sum(gaps) / len(gaps)
         below = sum(gap < 0 for gap in gaps)
         verdict = f"below FFDNet at {below} of {len(gaps)} sigmas" if below else "at or above FFDNet at every sigma"
-        sentences.append(f"On {dataset}: {mean:+.2f} dB against FFDNet on average ({verdict}).")
+        sentences.append(f"On {dataset}: {mean:+.2f} dB against FFDNet on average ({verdict}); {cost(ours, peer)}.")
     return [" ".join(sentences)] if sentences else []
 
 

@@ -12,6 +12,7 @@ from denoise.leaderboard import methods as methods_module
 from denoise.leaderboard import runner
 from denoise.leaderboard.__main__ import main
 from denoise.leaderboard.cache import ResultCache
+from denoise.utils.machine import cpu_name, machine_description
 from tests.helpers import random_checkpoint
 
 
@@ -145,6 +146,41 @@ def test_prune_cache_drops_only_superseded_versions(sets, tmp_path, no_shipped, 
     assert len(rows) == len(old) + 1  # the two old tiny-colour rows went, the two new ones stayed
     assert not any(key in rows for key in old if old[key]["method"] == "tiny-colour")
     assert "| tiny-colour |" in (out / "leaderboard.md").read_text()
+
+
+def test_times_taken_on_another_machine_are_marked_and_retime_takes_them_here(sets, tmp_path, no_shipped, monkeypatch):
+    out = tmp_path / "results"
+    base = ["--methods", "noisy,bilateral", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    assert main(base) == 0
+    here = machine_description()
+    assert {row["machine"] for row in _read_csv(out / "leaderboard.csv")} == {here}
+    assert "†" not in (out / "leaderboard.md").read_text()
+    cache = ResultCache(out / "leaderboard_cache.jsonl")
+    bilateral = [row for row in cache.rows.values() if row["method"] == "bilateral"]
+    cache.add({**bilateral[0], "machine": "Slow CPU (family 1, model 1), 2 cores"})
+    for row in bilateral[1:]:  # as cached before rows named their machine
+        cache.add({key: value for key, value in row.items() if key != "machine"})
+    assert main([*base, "--cached-only"]) == 0
+    markdown = (out / "leaderboard.md").read_text()
+    assert "| bilateral | " in markdown and " † | - |" in markdown
+    assert "Timed, in part or whole, on Slow CPU (family 1, model 1), 2 cores and on a machine not recorded" in markdown
+    assert main([*base, "--cached-only", "--retime"]) == 0  # nothing computed: the rows timed elsewhere are left out
+    assert "| bilateral" not in (out / "leaderboard.md").read_text()
+    assert not [row for row in _read_csv(out / "leaderboard.csv") if row["method"] == "bilateral"]
+    calls = []
+    real = runner.score_image
+    monkeypatch.setattr(runner, "score_image", lambda *a: calls.append(a) or real(*a))
+    assert main([*base, "--retime"]) == 0
+    assert len(calls) == 3  # the three bilateral rows, not the noisy ones timed here
+    assert "†" not in (out / "leaderboard.md").read_text()
+    assert {row["machine"] for row in _read_csv(out / "leaderboard.csv")} == {here}
+
+
+def test_cpu_name_tells_generations_apart_by_family_and_model():
+    block = "processor\t: 0\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\nmodel\t\t: 9\n"
+    assert cpu_name(block) == "AMD EPYC (family 26, model 2)"
+    assert cpu_name("model name\t: Apple M9\n") == "Apple M9"
+    assert cpu_name("processor\t: 0\n") is None  # no model name: the caller falls back to the platform's
 
 
 def test_missing_peer_is_reported_as_skipped(sets, tmp_path, no_shipped, monkeypatch):

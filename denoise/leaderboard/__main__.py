@@ -4,7 +4,8 @@ Writes ``results/leaderboard.csv`` (one row per method x image x sigma), ``resul
 set: methods x sigma, best in bold, seconds per MP and parameters, the protocol and machine on top) and
 ``results/leaderboard.png``. Per-image results are cached in ``results/leaderboard_cache.jsonl``, so a re-run
 computes only what is new; ``--prune-cache`` drops the cached rows of superseded versions of the methods ranked
-(e.g. of an older shipped checkpoint).
+(e.g. of an older shipped checkpoint). Each row records the machine that timed it; the tables mark times
+taken on another machine than the run's, and ``--retime`` computes those again here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="first drop cached rows of older versions of the methods ranked (e.g. a replaced checkpoint)",
     )
+    parser.add_argument(
+        "--retime",
+        action="store_true",
+        help="compute again the cached rows timed on another machine, so all seconds per MP are comparable "
+        "(with --cached-only: leave them out)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
@@ -58,16 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.prune_cache:
         available = {method.name: method.key for method in methods if not method.unavailable}
         print(f"pruned {cache.prune(available)} cached rows of superseded method versions", file=sys.stderr)
+    machine = machine_description()
+    max_images = QUICK_IMAGES if args.quick else None
     rows, skipped, set_sizes = run(
-        methods, benchmarks, sigmas, cache, QUICK_IMAGES if args.quick else None, args.cached_only
+        methods, benchmarks, sigmas, cache, max_images, args.cached_only, machine=machine, retime=args.retime
     )
     command = "python -m denoise.leaderboard " + " ".join(sys.argv[1:] if argv is None else argv)
-    header = [f"Made by `{command}` on {machine_description()}, {args.threads} threads."]
+    header = [f"Made by `{command}` on {machine}, {args.threads} threads."]
     summary = summarise(rows)
     atomic_write_text(args.out / "leaderboard.csv", to_csv(rows))
-    markdown = to_markdown(summary, header, skipped, set_sizes)
+    markdown = to_markdown(summary, header, skipped, set_sizes, machine)
     atomic_write_text(args.out / "leaderboard.md", markdown)
-    plot(summary, args.out / "leaderboard.png")
+    plot(summary, args.out / "leaderboard.png", machine)
     print(markdown)
     return 0
 

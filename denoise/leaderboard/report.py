@@ -13,7 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-CSV_FIELDS = ["method", "dataset", "image", "sigma", "seed", "psnr", "ssim", "seconds", "megapixels"]
+CSV_FIELDS = ["method", "dataset", "image", "sigma", "seed", "psnr", "ssim", "seconds", "megapixels", "machine"]
+UNRECORDED = "a machine not recorded"  # rows cached before rows named the machine that timed them
+ELSEWHERE = "†"  # marks a time taken on another machine than the run's
 PROTOCOL = (
     "Protocol: clean uint8 image (RGB for colour sets, one channel for grey sets) -> clean = img/255 (float32) -> "
     "noisy = clean + sigma/255 * N(0, 1), one fixed seed per image (CRC-32 of the file stem), not clipped, not "
@@ -35,8 +37,14 @@ def to_csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def machine_of(row: dict) -> str:
+    """The machine that timed a result row (``UNRECORDED`` for rows from before rows named it)."""
+    return row.get("machine") or UNRECORDED
+
+
 def summarise(rows: list[dict]) -> dict:
-    """{dataset: {method: {"psnr": {sigma: mean}, "ssim": {...}, "s_per_mp": x, "parameters": n, "images": k}}}"""
+    """{dataset: {method: {"psnr": {sigma: mean}, "ssim": {...}, "s_per_mp": x, "parameters": n, "images": k,
+    "machines": [the machines that timed its rows]}}}"""
     grouped: dict = defaultdict(lambda: defaultdict(list))
     for row in rows:
         grouped[row["dataset"]][row["method"]].append(row)
@@ -51,11 +59,18 @@ def summarise(rows: list[dict]) -> dict:
                 "s_per_mp": sum(r["seconds"] for r in method_rows) / sum(r["megapixels"] for r in method_rows),
                 "parameters": method_rows[0].get("parameters"),
                 "images": len({r["image"] for r in method_rows}),
+                "machines": sorted({machine_of(r) for r in method_rows}),
             }
     return summary
 
 
-def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes: dict[str, int]) -> str:
+def timed_elsewhere(stats: dict, machine: str) -> list[str]:
+    """The machines other than ``machine`` that timed some of a method's rows (a :func:`summarise` entry)."""
+    return [name for name in stats["machines"] if name != machine]
+
+
+def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes: dict[str, int], machine: str) -> str:
+    """Per set, methods x sigma (best in bold); a time taken on another machine than ``machine`` is marked."""
     lines = [*header, "", PROTOCOL, ""]
     for dataset, methods in summary.items():
         sigmas = sorted({s for stats in methods.values() for s in stats["psnr"]})
@@ -68,6 +83,7 @@ def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes:
         # complete rows first, by mean PSNR; a row with missing cells cannot be compared on the same footing
         order = sorted(methods, key=lambda m: (len(sigmas) - len(methods[m]["psnr"]),
                                                -np.mean(list(methods[m]["psnr"].values()))))  # fmt: skip
+        elsewhere = sorted({name for m in order if m != "noisy" for name in timed_elsewhere(methods[m], machine)})
         for method in order:
             stats = methods[method]
             cells = []
@@ -79,15 +95,20 @@ def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes:
                 cells.append(f"**{cell}**" if best[s] == method else cell)
             parameters = f"{stats['parameters'] / 1e6:.2f} M" if stats["parameters"] else "-"
             label = method if stats["images"] == images else f"{method} (only {stats['images']}/{images} images)"
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | {stats['s_per_mp']:.3f} | {parameters} |")
+            mark = f" {ELSEWHERE}" if method != "noisy" and timed_elsewhere(stats, machine) else ""
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | {stats['s_per_mp']:.3f}{mark} | {parameters} |")
         lines.append("")
+        if elsewhere:
+            lines += [f"{ELSEWHERE} Timed, in part or whole, on {' and on '.join(elsewhere)}: not comparable with the "
+                      "other times; `--retime` times it on this machine.", ""]  # fmt: skip
     if skipped:
         lines += ["Skipped: " + "; ".join(sorted(set(skipped))) + ".", ""]
     return "\n".join(lines)
 
 
-def plot(summary: dict, path) -> None:
-    """Per data set: PSNR against sigma per method, and PSNR at sigma 25 against seconds per MP (log)."""
+def plot(summary: dict, path, machine: str) -> None:
+    """Per data set: PSNR against sigma per method, and PSNR at sigma 25 against seconds per MP (log; a time taken
+    on another machine than ``machine`` is marked as in the tables)."""
     figure, axes = plt.subplots(len(summary), 2, figsize=(11, 4 * len(summary)), squeeze=False)
     names = sorted({method for methods in summary.values() for method in methods})
     colours = {name: plt.get_cmap("tab10")(index % 10) for index, name in enumerate(names)}  # same in every panel
@@ -99,7 +120,7 @@ def plot(summary: dict, path) -> None:
             if 25 in stats["psnr"] and method != "noisy":
                 by_speed.scatter(stats["s_per_mp"], stats["psnr"][25], s=40, color=colours[method])
                 by_speed.annotate(
-                    method,
+                    method + (f" {ELSEWHERE}" if timed_elsewhere(stats, machine) else ""),
                     (stats["s_per_mp"], stats["psnr"][25]),
                     textcoords="offset points",
                     xytext=(5, 3),

@@ -41,11 +41,15 @@ def run(
     cache: ResultCache,
     max_images: int | None = None,
     cached_only: bool = False,
+    machine: str = "",
+    retime: bool = False,
 ) -> tuple[list[dict], list[str], dict[str, int]]:
     """Score every method on every image; returns (result rows, skipped-method notes, images per set).
 
-    With ``cached_only`` nothing is computed: results missing from the cache are left out (the report then
-    marks such a method as covering only part of the set).
+    Each new row records ``machine``, where its time was taken. With ``cached_only`` nothing is computed:
+    results missing from the cache are left out (the report then marks such a method as covering only part of
+    the set). With ``retime``, cached rows timed on another machine (or on one not recorded) count as missing: they
+    are computed again here (or, with ``cached_only`` too, left out), so every time in the report is comparable.
     """
     rows, skipped, set_sizes = [], [], {}
     for benchmark in benchmarks:
@@ -62,6 +66,8 @@ def run(
                     seed = image_seed(path)
                     key = cache_key(method.key, benchmark.name, path.name, sigma, seed)
                     row = cache.get(key)
+                    if retime and row is not None and row.get("machine") != machine:
+                        row = None  # timed elsewhere: its PSNR would not change, its seconds are not comparable
                     if row is None and cached_only:
                         continue
                     if row is None:
@@ -74,7 +80,7 @@ def run(
                         row = {"key": key, "method": method.name, "dataset": benchmark.name, "image": path.name,
                                "sigma": sigma, "seed": seed, "psnr": score.psnr, "ssim": score.ssim,
                                "seconds": score.seconds, "megapixels": score.megapixels,
-                               "parameters": method.parameters}  # fmt: skip
+                               "parameters": method.parameters, "machine": machine}  # fmt: skip
                         cache.add(row)
                     rows.append(row)
                 if unsupported:
