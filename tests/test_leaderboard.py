@@ -176,6 +176,27 @@ def test_times_taken_on_another_machine_are_marked_and_retime_takes_them_here(se
     assert {row["machine"] for row in _read_csv(out / "leaderboard.csv")} == {here}
 
 
+def test_recompute_times_every_row_again_in_one_run_and_leaves_one_line_per_row(
+    sets, tmp_path, no_shipped, monkeypatch
+):
+    out = tmp_path / "results"
+    base = ["--methods", "noisy,bilateral", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    assert main(base) == 0
+    first = ResultCache(out / "leaderboard_cache.jsonl").rows
+    calls = []
+    real = runner.score_image
+    monkeypatch.setattr(runner, "score_image", lambda *a: calls.append(a) or real(*a))
+    assert main(base) == 0
+    assert not calls  # all cached
+    assert main([*base, "--recompute"]) == 0
+    assert len(calls) == len(first) == 6  # noisy's and bilateral's rows on the three images, all computed again
+    cache = ResultCache(out / "leaderboard_cache.jsonl")
+    assert set(cache.rows) == set(first)
+    assert cache.lines == len(cache.rows)  # the lines the new rows replaced are gone from the file
+    with pytest.raises(SystemExit):
+        main([*base, "--recompute", "--cached-only"])
+
+
 def test_cpu_name_tells_generations_apart_by_family_and_model():
     block = "processor\t: 0\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\nmodel\t\t: 9\n"
     assert cpu_name(block) == "AMD EPYC (family 26, model 2)"

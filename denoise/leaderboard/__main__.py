@@ -5,7 +5,8 @@ set: methods x sigma, best in bold, seconds per MP and parameters, the protocol 
 ``results/leaderboard.png``. Per-image results are cached in ``results/leaderboard_cache.jsonl``, so a re-run
 computes only what is new; ``--prune-cache`` drops the cached rows of superseded versions of the methods ranked
 (e.g. of an older shipped checkpoint). Each row records the machine that timed it; the tables mark times
-taken on another machine than the run's, and ``--retime`` computes those again here.
+taken on another machine than the run's, and ``--retime`` computes those again here; ``--recompute`` computes
+every row again, so the methods ranked are timed side by side in one run.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         help="compute again the cached rows timed on another machine, so all seconds per MP are comparable "
         "(with --cached-only: leave them out)",
     )
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="ignore the cache: compute every row again (replacing the cached one), so the methods ranked are "
+        "timed side by side in this run",
+    )
     args = parser.parse_args(argv)
+    if args.recompute and args.cached_only:
+        parser.error("--recompute computes every row and --cached-only none: choose one")
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     try:
@@ -68,8 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_description()
     max_images = QUICK_IMAGES if args.quick else None
     rows, skipped, set_sizes = run(
-        methods, benchmarks, sigmas, cache, max_images, args.cached_only, machine=machine, retime=args.retime
+        methods,
+        benchmarks,
+        sigmas,
+        cache,
+        max_images,
+        args.cached_only,
+        machine=machine,
+        retime=args.retime,
+        recompute=args.recompute,
     )
+    if args.recompute:
+        cache.compact()
     command = "python -m denoise.leaderboard " + " ".join(sys.argv[1:] if argv is None else argv)
     header = [f"Made by `{command}` on {machine}, {args.threads} threads."]
     summary = summarise(rows)

@@ -28,11 +28,13 @@ class ResultCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows: dict[str, dict] = {}
+        self.lines = 0  # lines in the file: more than rows when a recomputed row replaced a cached one
         if path.is_file():
             for line in path.read_text().splitlines():
                 if line.strip():
                     row = json.loads(line)
-                    self.rows[row["key"]] = row
+                    self.rows[row["key"]] = row  # a later line of the same key replaces the earlier
+                    self.lines += 1
 
     def get(self, key: str) -> dict | None:
         return self.rows.get(key)
@@ -42,13 +44,15 @@ class ResultCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as stream:  # one line per result: a killed run loses at most one image
             stream.write(json.dumps(row, sort_keys=True) + "\n")
+        self.lines += 1
 
     def prune(self, current: Mapping[str, str]) -> int:
         """Drop the rows of superseded versions of the given methods; returns how many rows were dropped.
 
         ``current`` maps a method name to its key now. A row goes when its method is named there under a
         different key (e.g. an older ``denoise-colour.pt``); rows of methods not named are kept. The file is
-        rewritten atomically: a process killed midway leaves the old file.
+        rewritten atomically (a process killed midway leaves the old file), also when only lines replaced by a
+        recomputed row are to go.
         """
         kept = {
             key: row
@@ -56,7 +60,11 @@ class ResultCache:
             if row["method"] not in current or method_key_of(key) == current[row["method"]]
         }
         dropped = len(self.rows) - len(kept)
-        if dropped:
-            self.rows = kept
+        if dropped or self.lines != len(self.rows):
+            self.rows, self.lines = kept, len(kept)
             atomic_write_text(self.path, "".join(json.dumps(row, sort_keys=True) + "\n" for row in kept.values()))
         return dropped
+
+    def compact(self) -> None:
+        """Rewrite the file without the lines that recomputed rows replaced (no row is dropped)."""
+        self.prune({})

@@ -43,6 +43,7 @@ def run(
     cached_only: bool = False,
     machine: str = "",
     retime: bool = False,
+    recompute: bool = False,
 ) -> tuple[list[dict], list[str], dict[str, int]]:
     """Score every method on every image; returns (result rows, skipped-method notes, images per set).
 
@@ -50,6 +51,8 @@ def run(
     results missing from the cache are left out (the report then marks such a method as covering only part of
     the set). With ``retime``, cached rows timed on another machine (or on one not recorded) count as missing: they
     are computed again here (or, with ``cached_only`` too, left out), so every time in the report is comparable.
+    With ``recompute``, every row is computed again and replaces its cached one, so the methods are timed side by
+    side in this run.
     """
     rows, skipped, set_sizes = [], [], {}
     for benchmark in benchmarks:
@@ -65,7 +68,7 @@ def run(
                 for sigma in sigmas:
                     seed = image_seed(path)
                     key = cache_key(method.key, benchmark.name, path.name, sigma, seed)
-                    row = cache.get(key)
+                    row = None if recompute else cache.get(key)
                     if retime and row is not None and row.get("machine") != machine:
                         row = None  # timed elsewhere: its PSNR would not change, its seconds are not comparable
                     if row is None and cached_only:
