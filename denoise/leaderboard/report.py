@@ -6,12 +6,10 @@ import csv
 import io
 from collections import defaultdict
 
-import matplotlib
 import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from denoise.utils.plots import pyplot, save_figure
 
 CSV_FIELDS = ["method", "dataset", "image", "sigma", "seed", "psnr", "ssim", "seconds", "megapixels", "machine"]
 UNRECORDED = "a machine not recorded"  # rows cached before rows named the machine that timed them
@@ -109,6 +107,7 @@ def to_markdown(summary: dict, header: list[str], skipped: list[str], set_sizes:
 def plot(summary: dict, path, machine: str) -> None:
     """Per data set: PSNR against sigma per method, and PSNR at sigma 25 against seconds per MP (log; a time taken
     on another machine than ``machine`` is marked as in the tables)."""
+    plt = pyplot()
     figure, axes = plt.subplots(len(summary), 2, figsize=(11, 4 * len(summary)), squeeze=False)
     names = sorted({method for methods in summary.values() for method in methods})
     colours = {name: plt.get_cmap("tab10")(index % 10) for index, name in enumerate(names)}  # same in every panel
@@ -139,6 +138,4 @@ def plot(summary: dict, path, machine: str) -> None:
         by_speed.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         by_speed.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         by_speed.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)

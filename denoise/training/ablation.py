@@ -31,6 +31,7 @@ from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.train import build_cli
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
+from denoise.utils.plots import pyplot, save_figure
 
 SIGMAS = (15, 25, 50)
 BARELY_TRAINED_DB = 1.0  # a variant this little above its noisy input (mean over sigmas) diverged or stalled
@@ -310,11 +311,6 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
     -3 dB (a design far below, e.g. one that diverged, shows its value as text). Returns False (and draws
     nothing) while the baseline has no result.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     designs = design_runs(plan, results)
     if "baseline" not in designs:
         return False
@@ -322,7 +318,7 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
     names = sorted(designs, key=lambda name: design_mean(designs[name]))
     deltas = [design_mean(designs[name]) - reference for name in names]
     floor = -3.0
-    figure, axes = plt.subplots(figsize=(8.5, 0.35 * len(names) + 1.4), dpi=120)
+    figure, axes = pyplot().subplots(figsize=(8.5, 0.35 * len(names) + 1.4))
     spread = [mean_psnr(r) - reference for _, r in designs["baseline"] if not barely_trained(r)]
     if len(spread) > 1:
         axes.axvspan(min(spread), max(spread), color="tab:grey", alpha=0.15, label="baseline runs' range")
@@ -353,10 +349,7 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
     unique = dict(zip(labels, handles, strict=True))  # one legend entry per kind of mark
     if unique:
         axes.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    save_figure(figure, path)
     return True
 
 

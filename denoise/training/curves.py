@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from denoise.utils.files import atomic_write_text
+from denoise.utils.plots import pyplot, save_figure
 
 PLOT_SIGMA = "25"
 
@@ -62,12 +63,7 @@ def table(runs: dict[str, tuple[str, list[dict[str, float]]]]) -> str:
 
 def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> None:
     """PSNR at ``PLOT_SIGMA`` against the step, one line per run (from :func:`load_runs`), named by its file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(10, 4.5))
+    figure, axes = pyplot().subplots(figsize=(10, 4.5))
     for name, (_, all_rows) in runs.items():  # labelled by file: the table beside the plot describes each run
         rows = [row for row in all_rows if PLOT_SIGMA in row]
         label = Path(name).stem
@@ -76,10 +72,7 @@ def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> N
     axes.set_ylabel(f"validation PSNR at sigma {PLOT_SIGMA} (dB)")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=120)
-    plt.close(figure)
+    save_figure(figure, output)
 
 
 def main(argv: list[str] | None = None) -> int:
