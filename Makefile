@@ -27,7 +27,7 @@ LEADERBOARD_ARGS ?=
 # (python -m denoise.training.throughput -h)
 THROUGHPUT_ARGS ?=
 
-.PHONY: help install install-peers data train validate ablation studies export-checkpoint leaderboard demo test test-slow lint bench bench-train models-table tune-bilateral docs
+.PHONY: help install install-peers data train validate ablation studies export-checkpoint leaderboard forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ export-checkpoint: install ## Export EXPERIMENT's last checkpoint to checkpoints
 
 leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24 (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
 	$(PYTHON) -m denoise.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
+
+forecast: install ## Training still needed to reach FFDNet at the rate gained so far (results/training/lineage.json, the leaderboard cache) -> results/forecast.{md,png}
+	$(PYTHON) -m denoise.training.forecast && $(MAKE) docs
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
 	$(PYTHON) -m denoise.demo
