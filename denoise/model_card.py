@@ -140,7 +140,7 @@ def history(meta: dict) -> list[str]:
     if not meta.get("runs"):
         return []
     parts = []
-    for (run, *resumes), end in _phases(meta["runs"], meta.get("global_step")):
+    for (run, *resumes), end in training_phases(meta["runs"], meta.get("global_step")):
         start = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
         start += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
         start += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
@@ -158,7 +158,7 @@ def history(meta: dict) -> list[str]:
     return [f"- Runs: {'; '.join(parts)}."]
 
 
-def _phases(runs: list[dict], global_step: int | None) -> list[tuple[list[dict], int | None]]:
+def training_phases(runs: list[dict], global_step: int | None) -> list[tuple[list[dict], int | None]]:
     """The runs grouped by phase (a first run or a warm start, then its resumes), each with the step it ended at."""
     starts = [index for index, run in enumerate(runs) if index == 0 or _warm_start(run)]
     phases = [runs[start:stop] for start, stop in zip(starts, [*starts[1:], len(runs)], strict=True)]
@@ -185,7 +185,7 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     """
     phases = [
         (runs[0], runs[-1], end)
-        for runs, end in _phases(meta.get("runs") or [{"start_step": 0}], meta.get("global_step"))
+        for runs, end in training_phases(meta.get("runs") or [{"start_step": 0}], meta.get("global_step"))
     ]
     networks = [phase.get("grown_from") for phase, _, _ in phases[1:]] + [final]
     commands = []

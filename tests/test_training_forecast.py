@@ -31,14 +31,14 @@ def _csv(path, steps, validations, speed=None):
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_phases_end_where_the_next_begins_and_a_resumed_run_is_one_phase():
+def test_phases_end_where_the_next_warm_start_begins_and_a_resume_carries_its_phase_on():
     metadata = {
         "global_step": 500,
         "runs": [
             {"start_step": 0, "batch_size": 64},
-            {"start_step": 100, "batch_size": 16},
-            {"start_step": 300, "batch_size": 16},  # killed before its first save ...
-            {"start_step": 300, "batch_size": 16},  # ... and resumed
+            {"start_step": 100, "batch_size": 16, "init_from": "a.pt"},
+            {"start_step": 300, "batch_size": 16, "init_from": "a.pt"},  # a warm start ...
+            {"start_step": 420, "batch_size": 16, "init_from": "a.pt", "resumed": True},  # ... killed and resumed
         ],
     }
     assert phases(metadata) == [Phase(0, 100, 64), Phase(100, 300, 16), Phase(300, 500, 16)]
@@ -88,7 +88,7 @@ def _project(tmp_path):
     checkpoint = tmp_path / "model.pt"
     metadata = {
         "global_step": 400,
-        "runs": [{"start_step": 0, "batch_size": 16}, {"start_step": 100, "batch_size": 16}],
+        "runs": [{"start_step": 0, "batch_size": 16}, {"start_step": 100, "batch_size": 16, "init_from": "model.pt"}],
         "data": {"val_set": "VAL", "val_images": 2, "val_sigmas": [25.0]},
         "machines": ["a test machine"],
     }

@@ -30,6 +30,7 @@ import numpy as np
 from denoise.checkpoint import CheckpointError, load_checkpoint
 from denoise.leaderboard.cache import ResultCache, method_key_of
 from denoise.leaderboard.methods import checkpoint_method, shipped_checkpoints
+from denoise.model_card import training_phases
 from denoise.training.curves import read_validation
 from denoise.utils.files import atomic_write_text
 from denoise.utils.plots import pyplot, save_figure
@@ -61,17 +62,12 @@ class PhaseEnd:
 
 
 def phases(metadata: dict) -> list[Phase]:
-    """The phases a checkpoint's metadata records (``runs`` and ``global_step``), oldest first.
-
-    A run recorded at the same start step as the next one was stopped before its first save and resumed: the two
-    are one phase.
-    """
+    """The phases a checkpoint's metadata records (``runs`` and ``global_step``), oldest first, grouped as the
+    model card groups them: a first run or a warm start, with the resumes that carried it on."""
     runs, last = metadata.get("runs"), metadata.get("global_step")
     if not runs or last is None:
         raise ForecastError("the checkpoint records no training runs (metadata 'runs'): export it with denoise's tools")
-    ends = [run["start_step"] for run in runs[1:]] + [last]
-    found = [Phase(run["start_step"], end, run["batch_size"]) for run, end in zip(runs, ends, strict=True)]
-    return [phase for phase in found if phase.end > phase.start]
+    return [Phase(first["start_step"], end, first["batch_size"]) for (first, *_), end in training_phases(runs, last)]
 
 
 def count_steps(path: Path) -> int:
