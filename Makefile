@@ -96,5 +96,5 @@ models-table: install ## Measure parameters and GMACs/MP of every registered mod
 tune-bilateral: install ## Tune the bilateral filter on training images, evaluate on CBSD68 (DATA_DIR=...)
 	$(PYTHON) -m denoise.baselines.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68 && $(MAKE) docs
 
-docs: install ## Copy the generated tables from results/ into README.md; rewrite checkpoints/README.md
-	$(PYTHON) -m denoise.docs && $(PYTHON) -m denoise.model_card
+docs: install ## Rewrite checkpoints/README.md and results/model_status.md, then copy the generated tables from results/ into README.md
+	$(PYTHON) -m denoise.model_card && $(PYTHON) -m denoise.docs

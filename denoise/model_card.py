@@ -24,6 +24,7 @@ from denoise.utils.machine import ran_on_gpu
 EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
 BENCHMARKS = {3: ("CBSD68", "Kodak24"), 1: ("BSD68", "Set12")}
 PEER = "ffdnet"
+NOISY = "noisy"  # the leaderboard's row of the noisy input itself: no rival to stand against
 TRAINER_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "trainer"  # `make train TRAINER=cpu|gpu`
 IN_TRAINING = "in-training"  # sub-folder of the checkpoint folder: light checkpoints of unfinished runs
 LIMITS = [
@@ -84,6 +85,48 @@ def comparison(name: str, channels: int, summary: dict) -> list[str]:
         verdict = f"below FFDNet at {below} of {len(gaps)} sigmas" if below else "at or above FFDNet at every sigma"
         sentences.append(f"On {dataset}: {mean:+.2f} dB against FFDNet on average ({verdict}); {cost(ours, peer)}.")
     return [" ".join(sentences)] if sentences else []
+
+
+def standing(name: str, dataset: str, summary: dict) -> str:
+    """Against each other method scored on ``dataset`` (the noisy input aside): at how many sigmas this model is
+    at or above it, e.g. ``bm3d 2 of 3``; empty when this model was not scored there."""
+    methods = summary.get(dataset, {})
+    ours = methods.get(name)
+    parts = []
+    for method, stats in sorted(methods.items()) if ours else ():
+        shared = sorted(set(ours["psnr"]) & set(stats["psnr"]))
+        if method not in (name, NOISY) and shared:
+            above = sum(ours["psnr"][s] >= stats["psnr"][s] for s in shared)
+            parts.append(f"{method} {above} of {len(shared)}")
+    return f"At or above, by sigma, on {dataset}: {', '.join(parts)}." if parts else ""
+
+
+def phases_in_short(meta: dict) -> str:
+    """The training phases as step counts grouped by device, e.g. ``GPU 15000; CPU 6600, 7200``."""
+    groups: list[tuple[str, list[str]]] = []
+    for (first, *_), end in training_phases(meta.get("runs") or [], meta.get("global_step")):
+        device = "GPU" if _device(first, meta) == "cuda" else "CPU"
+        if not groups or groups[-1][0] != device:
+            groups.append((device, []))
+        groups[-1][1].append(str(end - first["start_step"]) if end is not None else "?")
+    return "; ".join(f"{device} {', '.join(steps)}" for device, steps in groups)
+
+
+def status(folder: Path, results: Path) -> str:
+    """One bullet per shipped model for the README's status: its training phases, then where it stands on each
+    benchmark set against every method and, in the card's words, against FFDNet."""
+    summary = summarise(_read_rows(results / "leaderboard.csv"))
+    lines = []
+    for channels, name in DEFAULT_CHECKPOINTS.items():
+        path = folder / name
+        if not path.is_file():
+            continue
+        _, meta = load_checkpoint(path)
+        steps = f"{meta.get('global_step', '?')} steps, by phase: {phases_in_short(meta)}" if meta.get("runs") else ""
+        standings = [standing(path.stem, dataset, summary) for dataset in BENCHMARKS[channels]]
+        sentences = [*comparison(path.stem, channels, summary), *filter(None, standings)]
+        lines.append(f"- `{name}` ({steps or 'no training record'}). {' '.join(sentences)}".rstrip())
+    return "\n".join(lines or ["No trained checkpoint ships yet."]) + "\n"
 
 
 def summary_line(path: Path) -> str:
@@ -293,10 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", type=Path, default=checkpoint_dir(), help="folder of the checkpoints")
     parser.add_argument("--results", type=Path, default=Path("results"), help="folder with leaderboard.csv")
     parser.add_argument("--out", type=Path, help="output (default: README.md in the checkpoint folder)")
+    parser.add_argument(
+        "--status-out", type=Path, help="the README's status lines (default: model_status.md in the results folder)"
+    )
     args = parser.parse_args(argv)
     out = args.out or args.checkpoints / "README.md"
+    status_out = args.status_out or args.results / "model_status.md"
     atomic_write_text(out, render(args.checkpoints, args.results))
-    print(f"wrote {out}")
+    atomic_write_text(status_out, status(args.checkpoints, args.results))
+    print(f"wrote {out} and {status_out}")
     return 0
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from denoise.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from denoise.leaderboard.report import to_csv
-from denoise.model_card import card, config_precision, history, render, reproduce
-from tests.helpers import random_checkpoint
+from denoise.model_card import card, config_precision, history, render, reproduce, status
+from denoise.models import create_model
+from tests.helpers import SMALL_WIDTHS, random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,6 +55,33 @@ def test_card_without_checkpoints_says_so(tmp_path):
 def test_shipped_card_is_up_to_date():
     assert (checkpoint_dir() / "README.md").read_text() == render(checkpoint_dir(), ROOT / "results"), (
         "checkpoints/README.md is out of date: run `make docs`"
+    )
+
+
+def test_status_gives_each_models_phases_and_where_it_stands_against_every_method(tmp_path):
+    folder = tmp_path / "checkpoints"
+    runs = [
+        {"start_step": 0, "device": "cuda", "batch_size": 64},
+        {"start_step": 1000, "device": "cpu", "init_from": "a.pt"},
+        {"start_step": 1500, "device": "cpu", "init_from": "a.pt"},
+        {"start_step": 1800, "device": "cpu", "init_from": "a.pt", "resumed": True},  # carries its phase on
+    ]
+    model = create_model("unet", channels=3, widths=SMALL_WIDTHS)
+    save_checkpoint(folder / "denoise-colour.pt", model, global_step=2000, runs=runs)
+    rows = _rows("denoise-colour", "CBSD68", (34.0, 31.0, 28.0)) + _rows("ffdnet", "CBSD68", (33.8, 31.2, 28.0))
+    rows += _rows("bm3d", "CBSD68", (35.0, 30.0, 27.0)) + _rows("noisy", "CBSD68", (20.0, 18.0, 14.0))
+    (tmp_path / "leaderboard.csv").write_text(to_csv(rows))
+    line = status(folder, tmp_path)
+    assert line.startswith("- `denoise-colour.pt` (2000 steps, by phase: GPU 1000; CPU 500, 500). On CBSD68: +0.00 dB")
+    # 34 >= 33.8, 31 < 31.2, 28 >= 28 against FFDNet; the noisy input is no rival
+    assert line.endswith("At or above, by sigma, on CBSD68: bm3d 2 of 3, ffdnet 2 of 3.\n")
+    assert status(tmp_path / "none", tmp_path) == "No trained checkpoint ships yet.\n"
+
+
+@pytest.mark.skipif(not any(checkpoint_dir().glob("*.pt")), reason="no checkpoint ships yet")
+def test_shipped_status_is_up_to_date():
+    assert (ROOT / "results" / "model_status.md").read_text() == status(checkpoint_dir(), ROOT / "results"), (
+        "results/model_status.md is out of date: run `make docs`"
     )
 
 
