@@ -2,7 +2,8 @@
 
 Everything in the card is read from the checkpoints (network, training data, noise range, steps, wall time and
 machines, recorded by the training run) and from ``results/leaderboard.csv`` (the scores), so the card says
-what the files are, and ``make docs`` keeps it in step.
+what the files are, and ``make docs`` keeps it in step. It also writes ``results/model_status.md``, the
+README's status lines (per model: its phases, and where it stands against every method on each benchmark set).
 """
 
 from __future__ import annotations
