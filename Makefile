@@ -8,7 +8,7 @@ DATA_DIR ?= data
 export DENOISE_DATA_DIR ?= $(DATA_DIR)
 
 .DEFAULT_GOAL := help
-DATA_SETS ?= CBSD432 CBSD68 Kodak24 BSD68 Set12 RNI6
+DATA_SETS ?= CBSD432 Wallpapers25 CBSD68 Kodak24 McMaster BSD68 Set12 RNI6 PolyU100
 DATA_MIRROR ?=
 
 # EXPERIMENT: colour (the shipped colour model) or grey (the shipped grey model); configs/experiment/*.yaml

@@ -114,7 +114,7 @@ def test_no_network_and_no_mirror_says_what_to_do(tmp_path):
 def test_unrecorded_set_and_stale_folder_are_refused(tmp_path, server):
     _, url = server
     with pytest.raises(FetchError, match="not recorded"):
-        fetch(REGISTRY["McMaster"], tmp_path, progress=False)
+        fetch(REGISTRY["DIV2K"], tmp_path, progress=False)
     (tmp_path / "test" / "Tiny").mkdir(parents=True)
     with pytest.raises(FetchError, match="exists but was not fetched completely"):
         fetch(_image_set(url), tmp_path, progress=False)
@@ -125,11 +125,23 @@ def test_registry_names_sources_and_checksums():
     assert len(REGISTRY["CBSD432"].files) == 432 and len(REGISTRY["CBSD68"].files) == 68
     assert REGISTRY["BSD68"].grey and not REGISTRY["CBSD68"].grey
     assert set(REGISTRY["CBSD432"].files).isdisjoint(REGISTRY["CBSD68"].files)  # no test image in training
-    assert all(image_set.base_url.startswith("https://") and image_set.licence for image_set in REGISTRY.values())
+    assert len(REGISTRY["McMaster"].files) == 18 and len(REGISTRY["Wallpapers25"].files) == 25
+    assert len(REGISTRY["PolyU100"].files) == 200 and "non-commercial" in REGISTRY["PolyU100"].licence
+    assert REGISTRY["Wallpapers25"].split == "train" and REGISTRY["PolyU100"].split == "real"
+    downloadable = [image_set for image_set in REGISTRY.values() if image_set.name != "Wallpapers25"]
+    assert all(image_set.base_url.startswith("https://") for image_set in downloadable)
+    assert all(image_set.licence for image_set in REGISTRY.values())
     with pytest.raises(ValueError, match="unknown data set 'CIFAR'"):
         get_set("CIFAR")
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert data_main(["fetch", "McMaster", "--root", str(tmp_path)]) == 2
+    assert data_main(["fetch", "DIV2K", "--root", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_set_made_from_its_sources_is_copied_from_a_mirror_only(tmp_path):
+    made = ImageSet("Made", "train", "", "test licence", "downscaled from its sources", files={"a.png": "0" * 64})
+    with pytest.raises(FetchError, match="no download address.*DATA_MIRROR"):
+        fetch(made, tmp_path, progress=False)
+    assert not (tmp_path / "train" / ".Made.partial").exists()  # refused before anything was written

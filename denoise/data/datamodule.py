@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from denoise.data.colour_jitter import ColourJitter, jitter_colour
 from denoise.data.images import list_images, read_uint8
 from denoise.data.patches import PatchBank, PatchSampler
 from denoise.data.registry import resolve_folder
@@ -17,15 +20,31 @@ class DataConfigError(ValueError):
 
 
 class DenoiseDataModule(L.LightningDataModule):
-    """Random patches from ``train_sets`` for training; ``val_set`` images under the protocol for validation.
+    """Random patches from ``train_sets`` for training; held-out or ``val_set`` images under the protocol for
+    validation.
 
     The training loader yields patch plans (:class:`PatchSampler`); once a plan is on the training device,
-    ``on_after_batch_transfer`` cuts its patches there from the images held by a :class:`PatchBank`, so the
-    training step receives float32 (B, C, P, P) patches on [0, 1].
+    ``on_after_batch_transfer`` cuts its patches there from the images held by a :class:`PatchBank` and, for
+    colour, applies the random colour maps of :mod:`denoise.data.colour_jitter`, so the training step receives
+    float32 (B, C, P, P) clean patches on [0, 1].
 
     Args:
         train_sets: registered set names or folder paths (their images are decoded once and kept as uint8).
-        val_set: a registered set name or folder path.
+        val_set: a registered set name or folder path; None to validate on the held-out images alone.
+        holdout: per training set (as named in ``train_sets``), the number of its images, the last ones by name,
+            kept out of training and validated on (before ``val_set``'s, if any). Test sets stay test sets:
+            validate on these to choose checkpoints and recipes.
+        val_crop: validate on the central ``val_crop`` x ``val_crop`` crop of images larger than that (keeps
+            validation of multi-megapixel photographs fast); None for whole images.
+        sample_by_area: draw each training patch's image with probability proportional to its area (a
+            1600-pixel photograph gives proportionally more patches than a 481 x 321 BSD image); otherwise
+            every image is equally likely.
+        downscales: factors in (0, 1): each training image whose long side is at least
+            ``downscale_min_side`` is also kept downscaled by each factor (area filter), so patches come from
+            the photograph at several scales (random downscaling of the large photographs).
+        downscale_min_side: the long side from which an image gets downscaled copies.
+        saturation, saturation_p, hue_p, permute_p: colour jitter of the clean colour patches
+            (:class:`denoise.data.colour_jitter.ColourJitter`); the defaults leave colours as they are.
         grey: load everything as single-channel grey.
         patch_size: training patch side.
         batch_size: training patches per step.
@@ -42,7 +61,7 @@ class DenoiseDataModule(L.LightningDataModule):
     def __init__(
         self,
         train_sets: list[str] = ["CBSD432"],  # noqa: B006 (LightningCLI needs a literal default)
-        val_set: str = "CBSD68",
+        val_set: str | None = "CBSD68",
         grey: bool = False,
         patch_size: int = 128,
         batch_size: int = 16,
@@ -53,6 +72,15 @@ class DenoiseDataModule(L.LightningDataModule):
         num_workers: int = 2,
         seed: int = 0,
         val_skip: int = 0,
+        holdout: dict[str, int] = {},  # noqa: B006 (a literal default, as above)
+        val_crop: int | None = None,
+        sample_by_area: bool = False,
+        downscales: list[float] = [],  # noqa: B006
+        downscale_min_side: int = 1000,
+        saturation: tuple[float, float] = (1.0, 1.0),
+        saturation_p: float = 0.0,
+        hue_p: float = 0.0,
+        permute_p: float = 0.0,
     ) -> None:
         super().__init__()
         if patches_per_epoch < batch_size:
@@ -61,6 +89,14 @@ class DenoiseDataModule(L.LightningDataModule):
                 f"data.patches_per_epoch ({patches_per_epoch}) is smaller than data.batch_size ({batch_size}): "
                 "an epoch would hold no full batch; raise patches_per_epoch or lower batch_size"
             )
+        unknown = sorted(set(holdout) - set(train_sets))
+        if unknown:
+            raise DataConfigError(f"data.holdout names {unknown}, which are not in data.train_sets {train_sets}")
+        if any(not 0 < factor < 1 for factor in downscales):
+            raise DataConfigError(f"data.downscales are factors in (0, 1), got {downscales}")
+        if val_set is None and not any(holdout.values()):
+            raise DataConfigError("no validation images: give data.val_set or hold some out with data.holdout")
+        self.jitter = ColourJitter(tuple(saturation), saturation_p, hue_p, permute_p)
         self.save_hyperparameters()
         self.train_dataset: PatchSampler | None = None
         self.bank: PatchBank | None = None
@@ -68,18 +104,49 @@ class DenoiseDataModule(L.LightningDataModule):
 
     def setup(self, stage: str) -> None:
         hp = self.hparams
+        needs_training_sets = (stage == "fit" and self.train_dataset is None) or any(hp.holdout.values())
+        train, held_out = self.split_training_images() if needs_training_sets else ([], [])
         if stage == "fit" and self.train_dataset is None:
-            paths = [path for name in hp.train_sets for path in list_images(resolve_folder(name))]
-            paths = paths[: hp.train_images] if hp.train_images else paths
-            self.bank = PatchBank([read_uint8(path, grey=hp.grey) for path in paths])
+            train = train[: hp.train_images] if hp.train_images else train
+            images = [scaled for path in train for scaled in self._scales(read_uint8(path, grey=hp.grey))]
+            self.bank = PatchBank(images)
             batches = hp.patches_per_epoch // hp.batch_size
-            self.train_dataset = PatchSampler(self.bank.sizes, hp.patch_size, hp.batch_size, batches, hp.seed)
+            self.train_dataset = PatchSampler(
+                self.bank.sizes, hp.patch_size, hp.batch_size, batches, hp.seed, by_area=hp.sample_by_area
+            )
         if self.val_dataset is None:
-            paths = list_images(resolve_folder(hp.val_set))[hp.val_skip :]
+            paths = list(held_out)
+            if hp.val_set is not None:
+                paths += list_images(resolve_folder(hp.val_set))
+            paths = paths[hp.val_skip :]
             paths = paths[: hp.val_images] if hp.val_images else paths
             if not paths:
                 raise DataConfigError(f"no validation images left in {hp.val_set} after skipping {hp.val_skip}")
-            self.val_dataset = ProtocolDataset(paths, tuple(hp.val_sigmas), hp.grey)
+            self.val_dataset = ProtocolDataset(paths, tuple(hp.val_sigmas), hp.grey, crop=hp.val_crop)
+
+    def split_training_images(self) -> tuple[list, list]:
+        """(training image paths, held-out image paths): per set, its last ``holdout[set]`` images by name."""
+        train, held_out = [], []
+        for name in self.hparams.train_sets:
+            paths = list_images(resolve_folder(name))
+            keep = len(paths) - self.hparams.holdout.get(name, 0)
+            if keep < 1:
+                raise DataConfigError(f"data.holdout keeps all {len(paths)} images of {name} out of training")
+            train += paths[:keep]
+            held_out += paths[keep:]
+        return train, held_out
+
+    def _scales(self, image: np.ndarray) -> list[np.ndarray]:
+        """The image, and its area-downscaled copies when its long side reaches ``downscale_min_side``."""
+        height, width = image.shape[:2]
+        if max(height, width) < self.hparams.downscale_min_side:
+            return [image]
+        copies = [image]
+        for factor in self.hparams.downscales:
+            size = (round(width * factor), round(height * factor))  # OpenCV: (width, height)
+            if min(size) >= self.hparams.patch_size:
+                copies.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+        return copies
 
     def train_dataloader(self) -> DataLoader:
         self.train_dataset.epoch = self.trainer.current_epoch if self.trainer else 0  # new patches every epoch
@@ -91,7 +158,10 @@ class DenoiseDataModule(L.LightningDataModule):
             return batch
         if self.bank.pixels.device != batch.device:  # the first training step: the images follow the plans
             self.bank.to(batch.device)
-        return self.bank.crop(batch, self.hparams.patch_size)
+        patches = self.bank.crop(batch, self.hparams.patch_size)
+        if self.jitter.active and patches.shape[1] == 3:
+            patches = jitter_colour(patches, self.jitter)
+        return patches
 
     def val_dataloader(self) -> DataLoader:
         # batch_size=None: one whole image per step, as NumPy arrays (images differ in size)

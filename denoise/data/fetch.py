@@ -82,6 +82,11 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
         )
     if target.exists():
         raise FetchError(f"{target} exists but was not fetched completely; move it away (or delete it) and fetch again")
+    if mirror is None and not image_set.base_url:
+        raise FetchError(
+            f"{image_set.name} has no download address (its files were made from the sources its registry entry "
+            "names); copy it from a local mirror with `make data DATA_MIRROR=DIR`"
+        )
     partial = target.with_name(f".{image_set.name}.partial")
     partial.mkdir(parents=True, exist_ok=True)
     source_folder = mirror / image_set.folder if mirror else None

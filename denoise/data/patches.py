@@ -102,17 +102,30 @@ class PatchSampler(Dataset):
         batch_size: patches per plan.
         batches: plans (steps) per epoch.
         seed: base seed; plan ``index`` of epoch ``epoch`` is fully determined by (seed, epoch, index).
+        by_area: draw each patch's image with probability proportional to its area (its pixels), so a large
+            photograph gives proportionally more patches than a small one; otherwise every image is equally
+            likely.
 
     Returns per item: int64 (batch_size, 4) rows of (image, top, left, symmetry), for :meth:`PatchBank.crop`.
     """
 
-    def __init__(self, sizes: list[tuple[int, int]], patch_size: int, batch_size: int, batches: int, seed: int = 0):
+    def __init__(
+        self,
+        sizes: list[tuple[int, int]],
+        patch_size: int,
+        batch_size: int,
+        batches: int,
+        seed: int = 0,
+        by_area: bool = False,
+    ):
         small = [size for size in sizes if min(size) < patch_size]
         if small:
             raise ValueError(f"patch_size {patch_size} exceeds some images (e.g. {small[0]}); use smaller patches")
         if not sizes:
             raise ValueError("no training images")
         self.spans = np.array(sizes) - patch_size + 1  # (N, 2): how many tops and lefts each image allows
+        areas = np.prod(np.array(sizes, dtype=np.float64), axis=1)
+        self.weights = areas / areas.sum() if by_area else None  # (N,) image probabilities, or uniform
         self.patch_size = patch_size
         self.batch_size = batch_size
         self.batches = batches
@@ -126,7 +139,10 @@ class PatchSampler(Dataset):
         if not 0 <= index < self.batches:
             raise IndexError(f"plan {index} out of range for an epoch of {self.batches}")
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        image = rng.integers(len(self.spans), size=self.batch_size)
+        if self.weights is None:
+            image = rng.integers(len(self.spans), size=self.batch_size)
+        else:
+            image = rng.choice(len(self.spans), size=self.batch_size, p=self.weights)
         corner = (rng.random((self.batch_size, 2)) * self.spans[image]).astype(np.int64)  # top, left
         symmetry = rng.integers(SYMMETRIES, size=self.batch_size)
         return torch.from_numpy(np.column_stack([image, corner, symmetry]))

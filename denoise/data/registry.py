@@ -2,8 +2,9 @@
 
 A set lives in ``<data root>/<split>/<name>`` (see :func:`denoise.data.images.data_root`). Files are listed
 with their SHA-256 in ``checksums.json`` beside this module, recorded from the public sources; a fetched or
-mirrored file must match it. Sets whose files are not recorded yet (DIV2K's archive, McMaster) cannot be
-fetched: put their images in the folder yourself, or pass any folder path where a set name is accepted.
+mirrored file must match it. Sets whose files are not recorded yet (DIV2K's archive) cannot be fetched: put
+their images in the folder yourself, or pass any folder path where a set name is accepted. A set with no
+``base_url`` (Wallpapers25, whose files were made from its sources by downscaling) is copied from a mirror only.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ REGISTRY: dict[str, ImageSet] = {
             "432 colour BSDS500 images (train + test minus CBSD68), 481x321 JPEG",
         ),
         _set(
+            "Wallpapers25",
+            "train",
+            "",
+            "per file, CC-BY-4.0, CC-BY-SA-3.0/4.0 or CC0-1.0 (the set's README names each file's author and licence)",
+            "25 clean photographs, long side 1600 px (area-downscaled): flowers, foliage, landscapes, night sky, "
+            "animals, textiles; far more saturated than BSD. From Debian's lomiri-wallpapers-16.04/-20.04 "
+            "(20.04.0-2) and lxqt-themes (1.2.0-1, github.com/lxqt/lxqt-themes wallpapers/); mirror only",
+        ),
+        _set(
             "DIV2K",
             "train",
             "https://data.vision.ee.ethz.ch/cvl/DIV2K",
@@ -76,7 +86,7 @@ REGISTRY: dict[str, ImageSet] = {
             "test",
             f"{_FFDNET}/McMaster",
             "McMaster colour set: research use",
-            "18 500x500 colour crops (checksums not recorded yet)",
+            "18 500x500 colour TIFF crops with saturated colour and fine colour detail",
         ),
         _set(
             "BSD68", "test", f"{_FFDNET}/BSD68", _BSDS_LICENCE, "68 grey BSD images, the grey AWGN benchmark", grey=True
@@ -85,6 +95,14 @@ REGISTRY: dict[str, ImageSet] = {
             "Set12", "test", f"{_FFDNET}/Set12", "classic test images: research use", "12 grey test images", grey=True
         ),
         _set("RNI6", "real", f"{_FFDNET}/RNI6", "research use", "6 photos with real, unknown noise (no ground truth)"),
+        _set(
+            "PolyU100",
+            "real",
+            "https://raw.githubusercontent.com/csjunxu/PolyU-Real-World-Noisy-Images-Dataset/master/CroppedImages",
+            "PolyU real-world noisy images (Xu et al. 2018): non-commercial research and personal use only",
+            "100 real noisy 512x512 JPEG crops (*_real) with references (*_mean, the mean of many shots); "
+            "40 scenes, 5 cameras, ISO 800-6400",
+        ),
     )
 }
 
