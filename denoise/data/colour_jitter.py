@@ -105,9 +105,7 @@ def apply_colour_maps(rgb: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bij,bjhw->bihw", maps.to(rgb.dtype), rgb)
 
 
-def jitter_colour(
-    rgb: torch.Tensor, jitter: ColourJitter, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def jitter_colour(rgb: torch.Tensor, jitter: ColourJitter, generator: torch.Generator | None = None) -> torch.Tensor:
     """Clean RGB patches with random colour maps applied and clipped to [0, 1].
 
     Shape: (B, 3, P, P) on [0, 1] -> (B, 3, P, P) on [0, 1], same device and dtype.
