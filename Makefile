@@ -24,7 +24,7 @@ EXPORT_ARGS ?=
 
 LEADERBOARD_ARGS ?=
 # e.g. THROUGHPUT_ARGS="--settings NCHW channels_last --batch-sizes 64 256 --precisions 32-true bf16-mixed --repeats 2"
-# (python -m denoise.training.throughput -h)
+# (python -m denoise_lab.throughput -h)
 THROUGHPUT_ARGS ?=
 
 .PHONY: help install install-peers data train validate ablation studies export-checkpoint leaderboard forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
@@ -56,20 +56,20 @@ validate: install ## Score EXPERIMENT's last training checkpoint (or CKPT=) on i
 	$(PYTHON) -m denoise.train validate $(foreach config,$(TRAIN_CONFIGS),--config $(config)) --ckpt_path $(CKPT) $(TRAIN_ARGS)
 
 studies: install ## Blind sigma, sigma maps, real photos, tiling with the shipped model -> results/{blind,sigma_map,tile_consistency}.md, real_noise.png
-	$(PYTHON) -m denoise.studies.blind && $(PYTHON) -m denoise.studies.sigma_map && \
-	$(PYTHON) -m denoise.studies.real_noise && $(PYTHON) -m denoise.studies.tile_consistency && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.studies.blind && $(PYTHON) -m denoise_lab.studies.sigma_map && \
+	$(PYTHON) -m denoise_lab.studies.real_noise && $(PYTHON) -m denoise_lab.studies.tile_consistency && $(MAKE) docs
 
 ablation: install ## Compare designs at equal CPU training time (configs/ablation.yaml) -> results/ablation.{md,png}
-	$(PYTHON) -m denoise.training.ablation && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.ablation && $(MAKE) docs
 
 export-checkpoint: install ## Export EXPERIMENT's last checkpoint to checkpoints/denoise-EXPERIMENT.pt (or CKPT=, EXPORT_TO=)
 	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO) $(EXPORT_ARGS)
 
 leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24 (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
-	$(PYTHON) -m denoise.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
 
 forecast: install ## Training still needed to reach FFDNet at the rate gained so far (results/training/lineage.json, the leaderboard cache) -> results/forecast.{md,png}
-	$(PYTHON) -m denoise.training.forecast && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.forecast && $(MAKE) docs
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
 	$(PYTHON) -m denoise.demo
@@ -84,17 +84,17 @@ lint: install ## Check style with ruff
 	$(PYTHON) -m ruff check denoise tests
 
 bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP, and the settings search -> results/bench*.md
-	$(PYTHON) -m denoise.bench && $(PYTHON) -m denoise.bench_settings && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.bench && $(PYTHON) -m denoise_lab.bench_settings && $(MAKE) docs
 
 bench-train: install ## Training steps/s of EXPERIMENT on TRAINER per setting (layout, torch.compile, precision) -> results/train_throughput_TRAINER.md
-	$(PYTHON) -m denoise.training.throughput $(foreach config,$(TRAIN_CONFIGS),--config $(config)) \
+	$(PYTHON) -m denoise_lab.throughput $(foreach config,$(TRAIN_CONFIGS),--config $(config)) \
 		--out results/train_throughput_$(TRAINER).md $(THROUGHPUT_ARGS)
 
 models-table: install ## Measure parameters and GMACs/MP of every registered model -> results/models.md
 	$(PYTHON) -m denoise.models --out results/models.md
 
 tune-bilateral: install ## Tune the bilateral filter on training images, evaluate on CBSD68 (DATA_DIR=...)
-	$(PYTHON) -m denoise.baselines.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68 && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68 && $(MAKE) docs
 
 docs: install ## Rewrite checkpoints/README.md and results/model_status.md, then copy the generated tables from results/ into README.md
-	$(PYTHON) -m denoise.model_card && $(PYTHON) -m denoise.docs
+	$(PYTHON) -m denoise_lab.model_card && $(PYTHON) -m denoise_lab.docs

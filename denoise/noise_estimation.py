@@ -5,18 +5,13 @@ Estimation" (ICCV 2015): the eigenvalues of the covariance of the image's small 
 large ones (image structure) and a tail that only white noise explains; the noise variance is the mean
 of the longest tail whose mean does not exceed its median. Textures barely bias it, unlike the
 wavelet median-absolute-deviation estimator (scikit-image's ``estimate_sigma``), which
-``python -m denoise.noise_estimation`` measures beside it.
+``python -m denoise_lab.studies.noise_estimation`` measures beside it.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
 import numpy as np
 from scipy.stats import gamma
-from skimage.restoration import estimate_sigma as wavelet_mad_sigma
 
 PATCH = 7
 MAX_PATCHES = 200_000
@@ -75,53 +70,3 @@ def estimate_sigma(image: np.ndarray, patch: int = PATCH, max_patches: int = MAX
             break
         sigma = updated
     return sigma
-
-
-def main(argv: list[str] | None = None) -> int:
-    from denoise.data.images import list_images, read_uint8
-    from denoise.data.registry import resolve_folder
-    from denoise.protocol import add_noise, image_seed
-    from denoise.studies.common import write_report
-
-    parser = argparse.ArgumentParser(prog="python -m denoise.noise_estimation", description="estimator accuracy")
-    parser.add_argument("--dataset", default="CBSD68", help="registered set name or folder")
-    parser.add_argument("--sigmas", default="5,15,25,50", help="true noise levels, /255")
-    parser.add_argument("--out", type=Path, default=Path("results/noise_estimation.md"))
-    args = parser.parse_args(argv)
-    try:
-        paths = list_images(resolve_folder(args.dataset))
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    sigmas = [float(value) for value in args.sigmas.split(",")]
-    estimators = {
-        "PCA, weak-texture patches (ours)": estimate_sigma,
-        "wavelet MAD (scikit-image)": lambda image: float(np.mean(wavelet_mad_sigma(image, channel_axis=-1))),
-    }
-    errors = {name: {sigma: [] for sigma in sigmas} for name in estimators}
-    for path in paths:
-        clean = read_uint8(path).astype(np.float32) / 255
-        for sigma in sigmas:
-            noisy = add_noise(clean, sigma / 255, image_seed(path))
-            for name, estimator in estimators.items():
-                errors[name][sigma].append(estimator(noisy) * 255 - sigma)
-    lines = [
-        f"Made by `{' '.join(['python -m denoise.noise_estimation', *(sys.argv[1:] if argv is None else argv)])}`: "
-        f"{len(paths)} images of {args.dataset}, noise added under the protocol (seeded, unclipped).",
-        "Errors in 8-bit units (/255): mean absolute error (MAE), mean signed error (bias), MAE as % of sigma.",
-        "",
-        "| estimator | " + " | ".join(f"sigma {s:g}: MAE / bias / %" for s in sigmas) + " |",
-        "|---|" + "---|" * len(sigmas),
-    ]
-    for name in estimators:
-        cells = []
-        for sigma in sigmas:
-            values = np.array(errors[name][sigma])
-            mae = np.abs(values).mean()
-            cells.append(f"{mae:.2f} / {values.mean():+.2f} / {100 * mae / sigma:.1f}%")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return write_report(args.out, lines)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

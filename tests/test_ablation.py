@@ -13,7 +13,8 @@ import yaml
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
-from denoise.training.ablation import (
+from denoise.training.lit_module import DenoiseLitModule
+from denoise_lab.ablation import (
     CPUTimeBudget,
     expand_repeats,
     fingerprint,
@@ -22,7 +23,6 @@ from denoise.training.ablation import (
     read_records,
     render_markdown,
 )
-from denoise.training.lit_module import DenoiseLitModule
 
 ROOT = Path(__file__).resolve().parents[1]
 

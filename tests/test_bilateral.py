@@ -15,10 +15,10 @@ from denoise.baselines.bilateral import (
     diameter_for,
     load_table,
 )
-from denoise.baselines.tune_bilateral import tune_level
 from denoise.data.images import data_root, list_images, read_uint8
 from denoise.metrics import psnr, to_uint8
 from denoise.protocol import add_noise, image_seed, score_image
+from denoise_lab.tune_bilateral import tune_level
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from denoise import bench, bench_settings, demo
+from denoise import demo
+from denoise_lab import bench, bench_settings
 from denoise.baselines.peers import peer_unavailable
 from denoise.io import read_image
 from denoise.metrics import psnr

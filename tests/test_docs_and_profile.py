@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from denoise.docs import main as docs_main
-from denoise.docs import render
-from denoise.models.__main__ import configurations
-from denoise.models.profile import count_parameters, gmacs_per_megapixel
+from denoise_lab.docs import main as docs_main
+from denoise_lab.docs import render
+from denoise_lab.models_table import configurations
+from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from denoise.checkpoint import load_checkpoint, save_checkpoint
-from denoise.model_card import history
 from denoise.models import create_model
 from denoise.models.blocks import ResidualBlock
 from denoise.models.growth import GrowthError, grow_from
-from denoise.models.profile import gmacs_per_megapixel
 from denoise.training.lit_module import DenoiseLitModule
+from denoise_lab.model_card import history
+from denoise_lab.profile import gmacs_per_megapixel
 
 
 def _trained(refine_blocks: int = 0, widths=(8, 16)):

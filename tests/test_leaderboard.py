@@ -8,11 +8,11 @@ import skimage.data
 
 from denoise.baselines.peers import peer_unavailable
 from denoise.io import ImageData, write_image
-from denoise.leaderboard import methods as methods_module
-from denoise.leaderboard import runner
-from denoise.leaderboard.__main__ import main
-from denoise.leaderboard.cache import ResultCache
 from denoise.utils.machine import cpu_name, machine_description
+from denoise_lab.leaderboard import methods as methods_module
+from denoise_lab.leaderboard import runner
+from denoise_lab.leaderboard.__main__ import main
+from denoise_lab.leaderboard.cache import ResultCache
 from tests.helpers import random_checkpoint
 
 

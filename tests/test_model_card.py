@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from denoise.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
-from denoise.leaderboard.report import to_csv
-from denoise.model_card import card, config_precision, history, render, reproduce, status
 from denoise.models import create_model
+from denoise_lab.leaderboard.report import to_csv
+from denoise_lab.model_card import card, config_precision, history, render, reproduce, status
 from tests.helpers import SMALL_WIDTHS, random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from denoise.checkpoint import load_checkpoint, save_checkpoint
 from denoise.data.images import list_images, read_uint8
 from denoise.io import ImageData, read_image, write_image
 from denoise.protocol import image_seed, score_image
-from denoise.studies import blind, real_noise, sigma_map, tile_consistency
+from denoise_lab.studies import blind, real_noise, sigma_map, tile_consistency
 from tests.helpers import photo, random_checkpoint
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from denoise.training.curves import load_runs, main, read_validation, table
+from denoise_lab.curves import load_runs, main, read_validation, table
 
 CSV = """epoch,step,train/loss,val/psnr_15,val/psnr_25
 0,49,0.05,,

@@ -5,10 +5,8 @@ import pytest
 import torch
 
 from denoise.checkpoint import save_checkpoint
-from denoise.leaderboard.cache import cache_key
-from denoise.leaderboard.methods import checkpoint_method
 from denoise.models import create_model
-from denoise.training.forecast import (
+from denoise_lab.forecast import (
     ForecastError,
     Phase,
     PhaseEnd,
@@ -18,6 +16,8 @@ from denoise.training.forecast import (
     phases,
     training_needed,
 )
+from denoise_lab.leaderboard.cache import cache_key
+from denoise_lab.leaderboard.methods import checkpoint_method
 from tests.helpers import SMALL_WIDTHS
 
 RATE = 0.25  # dB per doubling of the synthetic runs below

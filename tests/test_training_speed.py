@@ -13,7 +13,7 @@ from denoise.io import ImageData, write_image
 from denoise.models import create_model
 from denoise.training.lit_module import DenoiseLitModule
 from denoise.training.speed import TrainingSpeed
-from denoise.training.throughput import main as throughput_main
+from denoise_lab.throughput import main as throughput_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "smoke.yaml"
@@ -86,7 +86,7 @@ def test_throughput_report_has_a_row_per_setting(photos, tmp_path, capsys):
         assert cells[1] == "4 x 64^2" and cells[2] == "32-true" and cells[3] == "3" and cells[7] == "-"
         low, high = (float(rate) for rate in cells[5].split("-"))
         assert 0 < low <= float(cells[4]) <= high  # the median of two runs lies within their range
-    assert "python -m denoise.training.throughput --config" in report and "ran 2 time(s)" in report
+    assert "python -m denoise_lab.throughput --config" in report and "ran 2 time(s)" in report
     by_batch = ["--config", str(SMOKE), *data, "--settings", "NCHW", "--batch-sizes", "2", "4", "--steps", "2"]
     assert throughput_main([*by_batch, "--out", str(out)]) == 0
     rows = [line.split("|")[1:3] for line in out.read_text().splitlines() if line.startswith("| NCHW")]

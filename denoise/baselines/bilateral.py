@@ -1,7 +1,7 @@
 """Bilateral-filter denoiser with parameters tuned per noise level.
 
 The filter's parameters come from sigma through a table tuned once on training images by
-``python -m denoise.baselines.tune_bilateral`` (its output, ``bilateral_table.json``, is committed). Between
+``python -m denoise_lab.tune_bilateral`` (its output, ``bilateral_table.json``, is committed). Between
 table rows the colour-to-noise ratio and the spatial sigma are interpolated linearly in sigma; the number
 of passes is that of the nearest row. Two paths compute the same filter:
 

@@ -10,9 +10,9 @@ from tqdm import tqdm
 
 from denoise.data.images import list_images, read_uint8
 from denoise.data.registry import get_set, resolve_folder
-from denoise.leaderboard.cache import ResultCache, cache_key
-from denoise.leaderboard.methods import LeaderboardMethod
 from denoise.protocol import image_seed, score_image
+from denoise_lab.leaderboard.cache import ResultCache, cache_key
+from denoise_lab.leaderboard.methods import LeaderboardMethod
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""``python -m denoise.bench_settings``: which CPU settings run the default network fastest?
+"""``python -m denoise_lab.bench_settings``: which CPU settings run the default network fastest?
 
 ``make bench`` times three backends; this is the search behind its "best settings" row. Each setting runs
-in a fresh process (the worker of :mod:`denoise.bench`) that denoises the same noisy photo several times:
+in a fresh process (the worker of :mod:`denoise_lab.bench`) that denoises the same noisy photo several times:
 the first call is cold (what one CLI run pays: thread pools, memory, and for ``torch.compile`` the
 compilation, with inductor's on-disk cache disabled), the best later call is the steady state. Settings:
 memory layout (NCHW vs channels_last), thread count, ``torch.compile`` (inductor) and onnxruntime, all
@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from denoise.bench import SIZES, default_network, make_test_image, run_worker
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
+from denoise_lab.bench import SIZES, default_network, make_test_image, run_worker
 
 CALLS = 3
 
@@ -40,7 +40,7 @@ def settings(checkpoint: Path, onnx: Path | None, threads: int) -> list[tuple[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.bench_settings", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.bench_settings", description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1, choices=sorted(SIZES), help="megapixels of the test photo")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="the most CPU threads to try")
     parser.add_argument("--out", type=Path, default=Path("results/bench_settings.md"))
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(f"| {name} | {threads} | {cold:.3f} | {min(warm):.3f} | {report['peak_rss_mib']:.0f} |")
             print(rows[-1], flush=True)
     lines = [
-        f"Made by `python -m denoise.bench_settings --size {args.size} --threads {args.threads}` on "
+        f"Made by `python -m denoise_lab.bench_settings --size {args.size} --threads {args.threads}` on "
         f"{machine_description()}.",
         f"{label}, a {width}x{height} noisy photo (sigma 25/255) denoised {CALLS} times in a fresh process per row. "
         "Cold: the first call (a CLI run pays it once per image); warm: the best later call. Seconds per MP.",

@@ -1,4 +1,4 @@
-"""``python -m denoise.baselines.tune_bilateral``: tune the bilateral filter per noise level.
+"""``python -m denoise_lab.tune_bilateral``: tune the bilateral filter per noise level.
 
 Grid search on training images under the evaluation protocol (seeded unclipped noise, output scored as
 uint8, mean PSNR), one row per noise level, written to ``denoise/baselines/bilateral_table.json``. With
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from denoise.baselines import bilateral
 from denoise.baselines.bilateral import (
     TABLE_FILE,
     BilateralParams,
@@ -37,7 +38,7 @@ RATIOS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)  # sigma_color / sigma
 SIGMA_SPACES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 MAX_PASSES = 3
 TEST_LEVELS = (15, 25, 50)
-DEFAULT_TABLE = Path(__file__).with_name(TABLE_FILE)
+DEFAULT_TABLE = Path(bilateral.__file__).with_name(TABLE_FILE)  # the product's committed table
 
 
 def spread(items: list, count: int) -> list:
@@ -117,7 +118,7 @@ def report(table_path: Path, test: Path | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.baselines.tune_bilateral", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.tune_bilateral", description=__doc__)
     parser.add_argument("--train", type=Path, help="folder of clean training images (required unless --skip-tuning)")
     parser.add_argument("--images", type=int, default=12, help="training images used (spread over the set)")
     parser.add_argument("--test", type=Path, help="folder of clean test images to score the tuned filter on")
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         arguments = sys.argv[1:] if argv is None else argv
         table = {
             "description": "bilateral filter parameters per noise level, tuned by mean PSNR on training images",
-            "command": "python -m denoise.baselines.tune_bilateral " + " ".join(arguments),
+            "command": "python -m denoise_lab.tune_bilateral " + " ".join(arguments),
             "training_images": [name for name, _ in images],
             "grid": {
                 "sigma_color_ratio": RATIOS,

@@ -1,4 +1,4 @@
-"""``python -m denoise.studies.real_noise``: real noisy photos (RNI6) denoised blind, as a contact sheet.
+"""``python -m denoise_lab.studies.real_noise``: real noisy photos (RNI6) denoised blind, as a contact sheet.
 
 Real noise is neither Gaussian nor white, so there is no clean reference and no PSNR: each photo's noise level
 is estimated (:meth:`Denoiser.estimate_sigma`), the photo is denoised with it at full resolution, and a
@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from denoise.demo import caption
 from denoise.io import ImageData, read_image, write_image
-from denoise.studies.common import command_line, load, parser
+from denoise_lab.studies.common import command_line, load, parser
 
-PROG = "denoise.studies.real_noise"
+PROG = "denoise_lab.studies.real_noise"
 PAIRS_PER_ROW = 2
 
 

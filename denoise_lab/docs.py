@@ -1,4 +1,4 @@
-"""``python -m denoise.docs``: copy generated result files into the README's marked blocks.
+"""``python -m denoise_lab.docs``: copy generated result files into the README's marked blocks.
 
 A block looks like::
 
@@ -38,7 +38,7 @@ def render(text: str, root: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.docs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.docs", description=__doc__.splitlines()[0])
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     parser.add_argument("--check", action="store_true", help="only report whether the README is up to date")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""``python -m denoise.bench``: seconds per megapixel, peak memory and CPU efficiency of denoising.
+"""``python -m denoise_lab.bench``: seconds per megapixel, peak memory and CPU efficiency of denoising.
 
 Each backend x size runs in a fresh process that reads a PNG, denoises it and writes the result, as the
 CLI does; the process reports the wall time of the denoising call alone, of the whole file-to-file run,
@@ -34,9 +34,9 @@ from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpo
 from denoise.denoiser import Denoiser
 from denoise.io import ImageData, read_image, write_image
 from denoise.models import create_model
-from denoise.models.profile import PIXELS_PER_MEGAPIXEL, gmacs_per_megapixel
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
+from denoise_lab.profile import PIXELS_PER_MEGAPIXEL, gmacs_per_megapixel
 
 SIZES = {1: (816, 1224), 4: (1632, 2448), 24: (4000, 6000)}  # megapixels -> (height, width)
 SIGMA = 25 / 255
@@ -103,7 +103,7 @@ def worker(args: argparse.Namespace) -> None:
         denoiser = Denoiser.from_onnx(args.onnx, threads=args.threads)
     else:
         denoiser = Denoiser.from_checkpoint(args.checkpoint, device="cpu", channels_last=not args.eager)
-        if args.compile:  # measured by denoise.bench_settings; not a shipped setting
+        if args.compile:  # measured by denoise_lab.bench_settings; not a shipped setting
             from torch._inductor import config as inductor_config
 
             inductor_config.force_disable_caches = True  # a first run's cost, not a warm disk cache
@@ -161,7 +161,7 @@ def run_worker(image: Path, output: Path, threads: int, worker_args: list[str]) 
 
     Raises RuntimeError with the worker's error output when it fails.
     """
-    command = [sys.executable, "-m", "denoise.bench", "--worker", "--image", str(image), "--output", str(output),
+    command = [sys.executable, "-m", "denoise_lab.bench", "--worker", "--image", str(image), "--output", str(output),
                "--threads", str(threads), *worker_args]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode:
@@ -197,7 +197,8 @@ def runs(workdir: Path) -> list[tuple[str, str, list[str], float | None]]:
 def _header(args: argparse.Namespace, spread: str) -> list[str]:
     """The lines of results/bench.md above its table rows."""
     return [
-        f"Made by `python -m denoise.bench --sizes {args.sizes} --threads {args.threads}` on {machine_description()}.",
+        f"Made by `python -m denoise_lab.bench --sizes {args.sizes} --threads {args.threads}` "
+        f"on {machine_description()}.",
         f"Noisy photo at sigma 25/255, file -> denoise -> file in a fresh process per row, {args.threads} threads. "
         f"Attainable float32 throughput: a {MATMUL_SIZE}x{MATMUL_SIZE} matrix product (best of 3) in the row's "
         f"own process just before it denoises, since this shared machine's speed drifts ({spread}). "
@@ -211,7 +212,7 @@ def _header(args: argparse.Namespace, spread: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,4,24", help="megapixels to measure, of 1, 4, 24")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads")
     parser.add_argument("--out", type=Path, default=Path("results/bench.md"))

@@ -1,4 +1,4 @@
-"""``python -m denoise.training.forecast``: how much more training the shipped models need to reach FFDNet at the
+"""``python -m denoise_lab.forecast``: how much more training the shipped models need to reach FFDNet at the
 rate their training has gained so far -> ``results/forecast.md`` and ``results/forecast.png``.
 
 Each shipped checkpoint records its training phases (start step and batch size of every run that trained it);
@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from denoise.checkpoint import CheckpointError, load_checkpoint
-from denoise.leaderboard.cache import ResultCache, method_key_of
-from denoise.leaderboard.methods import checkpoint_method, shipped_checkpoints
-from denoise.model_card import training_phases
-from denoise.training.curves import read_validation
 from denoise.utils.files import atomic_write_text
 from denoise.utils.plots import pyplot, save_figure
+from denoise_lab.curves import read_validation
+from denoise_lab.leaderboard.cache import ResultCache, method_key_of
+from denoise_lab.leaderboard.methods import checkpoint_method, shipped_checkpoints
+from denoise_lab.model_card import training_phases
 
 PEER = "ffdnet"
 STOP_SLACK = 1000  # a phase's CSV may run this many steps past the step its checkpoint was exported at
@@ -148,7 +148,7 @@ def peer_key(rows: list[dict]) -> str:
         found = ", ".join(keys) or "none"
         raise ForecastError(
             f"the leaderboard cache should hold one version of {PEER}, it holds {found}: run `make leaderboard`, "
-            "then `python -m denoise.leaderboard --prune-cache --cached-only`"
+            "then `python -m denoise_lab.leaderboard --prune-cache --cached-only`"
         )
     return keys[0]
 
@@ -275,7 +275,7 @@ def plot(results: list[Forecast], last: int, output: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.training.forecast", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.forecast", description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("results/training"), help="metrics CSVs")
     parser.add_argument("--cache", type=Path, default=Path("results/leaderboard_cache.jsonl"))
     parser.add_argument("--checkpoint", type=Path, action="append", help="default: every shipped checkpoint")
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     header = (
         "How much more training would bring each shipped model level with FFDNet (`python -m "
-        "denoise.training.forecast`), if it kept gaining what it gained per doubling of its training over its "
+        "denoise_lab.forecast`), if it kept gaining what it gained per doubling of its training over its "
         f"last {args.last} phases (the validation PSNR at each phase's end, against the training patches seen). "
         "A straight line in log(training): where the gain per doubling has been shrinking (recent below "
         "earlier), the training it says is needed is a lower bound. "

@@ -1,4 +1,4 @@
-"""``python -m denoise.leaderboard``: rank denoisers by PSNR/SSIM on the benchmark sets under one protocol.
+"""``python -m denoise_lab.leaderboard``: rank denoisers by PSNR/SSIM on the benchmark sets under one protocol.
 
 Writes ``results/leaderboard.csv`` (one row per method x image x sigma), ``results/leaderboard.md`` (per
 set: methods x sigma, best in bold, seconds per MP and parameters, the protocol and machine on top) and
@@ -19,18 +19,18 @@ import cv2
 import torch
 
 from denoise.checkpoint import CheckpointError
-from denoise.leaderboard.cache import ResultCache
-from denoise.leaderboard.methods import builtin_methods, resolve_methods
-from denoise.leaderboard.report import plot, summarise, to_csv, to_markdown
-from denoise.leaderboard.runner import resolve_benchmark, run
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
+from denoise_lab.leaderboard.cache import ResultCache
+from denoise_lab.leaderboard.methods import builtin_methods, resolve_methods
+from denoise_lab.leaderboard.report import plot, summarise, to_csv, to_markdown
+from denoise_lab.leaderboard.runner import resolve_benchmark, run
 
 QUICK_IMAGES = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.leaderboard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.leaderboard", description=__doc__.splitlines()[0])
     parser.add_argument("--methods", help=f"comma-separated, of {', '.join(builtin_methods())} (default: all)")
     parser.add_argument("--checkpoints", nargs="*", type=Path, default=[], help="extra checkpoints to rank")
     parser.add_argument("--datasets", default="CBSD68,Kodak24,BSD68,Set12", help="registered names or folders")
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.recompute:
         cache.compact()
-    command = "python -m denoise.leaderboard " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m denoise_lab.leaderboard " + " ".join(sys.argv[1:] if argv is None else argv)
     header = [f"Made by `{command}` on {machine}, {args.threads} threads."]
     summary = summarise(rows)
     atomic_write_text(args.out / "leaderboard.csv", to_csv(rows))

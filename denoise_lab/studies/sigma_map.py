@@ -1,4 +1,4 @@
-"""``python -m denoise.studies.sigma_map``: spatially varying noise, the true sigma map against single sigmas.
+"""``python -m denoise_lab.studies.sigma_map``: spatially varying noise, the true sigma map against single sigmas.
 
 Each clean image gets Gaussian noise whose sigma ramps linearly from 5/255 at the left edge to 50/255 at the
 right (seeded per image as in the protocol, unclipped). The model then denoises it with the true per-pixel
@@ -17,9 +17,9 @@ from tqdm import tqdm
 from denoise.data.images import read_uint8
 from denoise.metrics import psnr, to_uint8
 from denoise.protocol import image_seed
-from denoise.studies.common import command_line, load, parser, write_report
+from denoise_lab.studies.common import command_line, load, parser, write_report
 
-PROG = "denoise.studies.sigma_map"
+PROG = "denoise_lab.studies.sigma_map"
 RAMP = (5.0, 50.0)  # sigma at the left and right edges, /255
 GRID = tuple(float(sigma) for sigma in range(5, 51, 5))  # single sigmas tried, /255
 

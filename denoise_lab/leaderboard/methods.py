@@ -15,8 +15,8 @@ from denoise.baselines.nlm import nlm_denoise
 from denoise.baselines.peers import bm3d_denoise, ffdnet_denoise, peer_unavailable, peer_version
 from denoise.checkpoint import checkpoint_dir, load_checkpoint
 from denoise.denoiser import Denoiser
-from denoise.models.profile import count_parameters
 from denoise.protocol import Method
+from denoise_lab.profile import count_parameters
 
 
 @dataclass(frozen=True)

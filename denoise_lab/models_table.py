@@ -1,4 +1,4 @@
-"""``python -m denoise.models``: the registered configurations with parameters and GMACs per megapixel.
+"""``python -m denoise_lab.models_table``: the registered configurations with parameters and GMACs per megapixel.
 
 Prints a Markdown table; ``--out FILE`` also writes it (``make models-table`` -> results/models.md,
 which the README shows).
@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from denoise.models.blocks import DOWNSAMPLERS
-from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.models.registry import create_model, list_models
 from denoise.transforms.encodings import list_encodings
 from denoise.utils.files import atomic_write_text
+from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
 # Architecture choices crossed with every encoding; the other arguments keep their defaults.
 _VARIANTS: dict[str, dict[str, list[Any]]] = {"unet": {"downsample": sorted(DOWNSAMPLERS)}}
@@ -59,7 +59,7 @@ def table(channels: int = 3) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m denoise.models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.models_table", description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=3, help="image channels (3 colour, 1 grey)")
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = parser.parse_args(argv)

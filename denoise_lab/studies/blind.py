@@ -1,4 +1,4 @@
-"""``python -m denoise.studies.blind``: what denoising costs when sigma is estimated instead of known.
+"""``python -m denoise_lab.studies.blind``: what denoising costs when sigma is estimated instead of known.
 
 For each image and sigma, noise is added under the evaluation protocol and the model runs twice: with the true
 sigma, and blind with the sigma :meth:`Denoiser.estimate_sigma` finds in the noisy image (as
@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from denoise.data.images import read_uint8
 from denoise.protocol import image_seed, score_image
-from denoise.studies.common import command_line, load, parser, write_report
+from denoise_lab.studies.common import command_line, load, parser, write_report
 
-PROG = "denoise.studies.blind"
+PROG = "denoise_lab.studies.blind"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""``python -m denoise.training.curves``: validation curves of recorded training runs -> a table and a plot.
+"""``python -m denoise_lab.curves``: validation curves of recorded training runs -> a table and a plot.
 
 A run is a Lightning ``metrics.csv`` (CSVLogger) copied into ``results/training/`` and described in that
 folder's ``runs.json`` (``{"file.csv": "what the run was"}``). Writes ``results/training.md`` (the last
@@ -76,7 +76,7 @@ def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.training.curves", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.curves", description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("results/training"))
     parser.add_argument(
         "--out", type=Path, default=Path("results/training.md"), help="the table (.md); the plot goes beside it as .png"
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     header = (
-        "Validation curves of the recorded training runs (`python -m denoise.training.curves`): the last "
+        "Validation curves of the recorded training runs (`python -m denoise_lab.curves`): the last "
         "validation PSNR (dB) of each run, on the validation images its config names.\n\n"
     )
     atomic_write_text(args.out, header + table(runs) + "\n")

@@ -1,4 +1,4 @@
-"""``python -m denoise.training.ablation``: compare designs at equal CPU training time.
+"""``python -m denoise_lab.ablation``: compare designs at equal CPU training time.
 
 The ablation is described by a YAML file (``configs/ablation.yaml``): the base training configs, settings
 fixed for every variant, a CPU-time budget and the variants, each a set of config overrides. Every variant is
@@ -27,11 +27,11 @@ import yaml
 from lightning.pytorch.cli import LightningCLI
 
 from denoise.metrics import DATA_RANGE
-from denoise.models.profile import count_parameters, gmacs_per_megapixel
 from denoise.train import build_cli
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 from denoise.utils.plots import pyplot, save_figure
+from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
 SIGMAS = (15, 25, 50)
 BARELY_TRAINED_DB = 1.0  # a variant this little above its noisy input (mean over sigmas) diverged or stalled
@@ -266,7 +266,7 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
     reference = design_mean(designs["baseline"]) if "baseline" in designs else None
     first = first_seed(plan)
     lines = [
-        f"Design ablation at equal CPU training time: `python -m denoise.training.ablation --plan {plan_path}`.",
+        f"Design ablation at equal CPU training time: `python -m denoise_lab.ablation --plan {plan_path}`.",
         f"Each variant trained for {plan['cpu_seconds']:g} CPU seconds ({plan.get('threads', '?')} threads, data "
         f"loading included) from seed {first} (or the seed its name gives) with a constant learning rate after "
         "warm-up, then was scored on CBSD432 images held out of its training, under the evaluation protocol "
@@ -354,7 +354,7 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.training.ablation", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.ablation", description=__doc__.split("\n")[0])
     parser.add_argument("--plan", default="configs/ablation.yaml", help="the ablation YAML")
     parser.add_argument("--out", default="results/ablation", help="output stem: STEM.jsonl, STEM.md, STEM.png")
     parser.add_argument("--only", nargs="+", metavar="VARIANT", help="run just these variants")

@@ -1,4 +1,4 @@
-"""``python -m denoise.training.throughput --config ...``: training speed of a recipe under each setting.
+"""``python -m denoise_lab.throughput --config ...``: training speed of a recipe under each setting.
 
 ``make bench-train`` passes the ``make train`` configs (``TRAINER=cpu|gpu``, ``EXPERIMENT=colour|grey``). Each
 setting (memory layout, ``torch.compile``; optionally each batch size and precision, e.g. bf16 autocast on a CPU
@@ -102,7 +102,7 @@ def render(runs: dict[str, list[dict]], command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.training.throughput", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.throughput", description=__doc__.split("\n")[0])
     parser.add_argument("--config", action="append", required=True, help="a training config (repeat, in order)")
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--steps", type=int, default=20, help="timed steps per setting")
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         run = measure(args.config, [*variants[name], *extra], args.steps, args.skip, data_cache)
         runs[name].append(run)
         print(f"  {run['steps_per_s']:.2f} steps/s, {run['patch_mp_per_s']:.2f} patch MP/s", flush=True)
-    command = " ".join(["python -m denoise.training.throughput", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(["python -m denoise_lab.throughput", *(sys.argv[1:] if argv is None else argv)])
     atomic_write_text(args.out, render(runs, command))
     print(f"wrote {args.out}")
     return 0

@@ -1,4 +1,4 @@
-"""``python -m denoise.studies.tile_consistency``: does the model give the same quality on whole images as on tiles?
+"""``python -m denoise_lab.studies.tile_consistency``: does the model give the same quality on whole images as on tiles?
 
 A fully convolutional network should not care how an image is cut. One trained on small patches can learn to
 lean on the zero padding at the patch borders, and then a whole image (whose interior sees no border) comes out
@@ -18,10 +18,10 @@ from denoise.checkpoint import CheckpointError, load_checkpoint
 from denoise.data.images import read_uint8
 from denoise.denoiser import Denoiser
 from denoise.protocol import image_seed, score_image
-from denoise.studies.common import command_line, load, parser, write_report
 from denoise.tiling import DEFAULT_OVERLAP, TILE_MULTIPLE
+from denoise_lab.studies.common import command_line, load, parser, write_report
 
-PROG = "denoise.studies.tile_consistency"
+PROG = "denoise_lab.studies.tile_consistency"
 WHOLE = 1 << 16  # a tile longer than any image axis: one pass over the whole (padded) image
 
 
