@@ -14,8 +14,11 @@ DATA_MIRROR ?=
 # EXPERIMENT: colour (the shipped colour model) or grey (the shipped grey model); configs/experiment/*.yaml
 EXPERIMENT ?= colour
 TRAINER ?= cpu
+# The data config: colour trains on the photo mixture (CBSD432 + Wallpapers25, colour jitter); grey, until it is
+# retrained on it, on CBSD432 as its shipped checkpoint was.
+DATA_CONFIG ?= $(if $(filter grey,$(EXPERIMENT)),cbsd432,mixture)
 # The hardware config comes last: a GPU's batch size and learning rate override the model and data defaults.
-TRAIN_CONFIGS ?= configs/trainer/long.yaml configs/model/unet.yaml configs/data/cbsd432.yaml \
+TRAIN_CONFIGS ?= configs/trainer/long.yaml configs/model/unet.yaml configs/data/$(DATA_CONFIG).yaml \
 	configs/experiment/$(EXPERIMENT).yaml configs/trainer/$(TRAINER).yaml
 TRAIN_ARGS ?=
 CKPT ?= runs/$(EXPERIMENT)/checkpoints/last.ckpt
@@ -63,7 +66,7 @@ ablation: install ## Compare designs at equal CPU training time (configs/ablatio
 	$(PYTHON) -m denoise_lab.ablation && $(MAKE) docs
 
 export-checkpoint: install ## Export EXPERIMENT's last checkpoint to checkpoints/denoise-EXPERIMENT.pt (or CKPT=, EXPORT_TO=)
-	$(PYTHON) -m denoise.training.export $(CKPT) -o $(EXPORT_TO) $(EXPORT_ARGS)
+	$(PYTHON) -m denoise.export $(CKPT) -o $(EXPORT_TO) $(EXPORT_ARGS)
 
 leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24 (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
 	$(PYTHON) -m denoise_lab.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs

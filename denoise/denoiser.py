@@ -25,6 +25,7 @@ from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkp
 from denoise.noise_estimation import estimate_sigma
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, tiled_apply
 from denoise.transforms.dihedral import DIHEDRAL_COUNT, dihedral, dihedral_inverse
+from denoise.utils.registry import Registry
 
 # One image (1, C, H, W) and its sigma (a float, or a map (1, 1 or C, H, W)) -> denoised (1, C, H, W).
 ImageFunction = Callable[[torch.Tensor, "float | torch.Tensor", "Callable[[int], None] | None"], torch.Tensor]
@@ -104,7 +105,7 @@ def ffdnet_method(image: torch.Tensor, sigma, progress=None) -> torch.Tensor:
     return NetworkMethod(FFDNetTiles(image.shape[1]), None, DEFAULT_OVERLAP)(image, sigma, progress)
 
 
-METHODS: dict[str, ImageFunction] = {"bilateral": bilateral_method, "ffdnet": ffdnet_method}
+METHODS: Registry[ImageFunction] = Registry("method", {"bilateral": bilateral_method, "ffdnet": ffdnet_method})
 
 
 class Denoiser:
@@ -166,9 +167,8 @@ class Denoiser:
     @classmethod
     def from_method(cls, name: str, device: str = "auto") -> Denoiser:
         """A classical method by name (``bilateral``), for grey and colour images."""
-        if name not in METHODS:
-            raise ValueError(f"unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
-        return cls({1: METHODS[name], 3: METHODS[name]}, resolve_device(device), name=name)
+        method = METHODS.get(name)
+        return cls({1: method, 3: method}, resolve_device(device), name=name)
 
     @staticmethod
     def estimate_sigma(noisy):

@@ -1,7 +1,16 @@
-"""``python -m denoise.export [--checkpoint PATH] -o model.onnx``: export a denoiser to ONNX.
+"""``python -m denoise.export [CHECKPOINT] -o OUT``: export a denoiser, as a light checkpoint or to ONNX.
 
-Dynamic batch, height and width; any runtime that runs Conv/ConvTranspose/Pad runs it. Run it with
-``python -m denoise.infer ... --backend onnxruntime --checkpoint model.onnx``. Needs the ``export`` extra.
+The output's suffix picks the format:
+
+- ``.pt``: a light inference checkpoint. It keeps the network's weights and configuration (plus the training
+  step and hyper-parameters as metadata) and drops the optimiser and loop state, so a training run's
+  ``last.ckpt`` becomes a file of a few MB that loads without Lightning or YAML.
+- ``.onnx``: an ONNX model with dynamic batch, height and width; any runtime that runs Conv/ConvTranspose/Pad
+  runs it. Run it with ``python -m denoise.infer ... --backend onnxruntime --checkpoint model.onnx``. Needs
+  the ``export`` extra.
+
+CHECKPOINT is a training checkpoint (``.ckpt``) or a denoise checkpoint (``.pt``); by default the shipped
+colour model.
 """
 
 from __future__ import annotations
@@ -10,37 +19,52 @@ import argparse
 import sys
 from pathlib import Path
 
-from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint
+from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint, save_checkpoint
+
+FORMATS = (".pt", ".onnx")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m denoise.export", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, help="a denoise checkpoint (default: the shipped colour model)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file to write")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    args = parser.parse_args(argv)
-    if args.output.suffix != ".onnx":
-        print(f"error: -o {args.output}: the output must end in .onnx", file=sys.stderr)
-        return 2
-    if args.output.exists() and not args.overwrite:
-        print(f"error: {args.output} exists; use --overwrite to replace it", file=sys.stderr)
-        return 2
+def _onnx_missing() -> str | None:
     try:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401
     except ImportError:
-        print("error: ONNX export needs the export extra: pip install -e '.[export]'", file=sys.stderr)
-        return 2
-    from denoise.onnx_backend import export_onnx
+        return "ONNX export needs the export extra: pip install -e '.[export]'"
+    return None
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise.export", description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, nargs="?", help="the checkpoint to export (default: shipped colour)")
+    parser.add_argument("--checkpoint", dest="checkpoint_option", type=Path, help=argparse.SUPPRESS)  # older spelling
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the file to write: NAME.pt or NAME.onnx")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    args = parser.parse_args(argv)
+    if args.output.suffix not in FORMATS:
+        print(f"error: -o {args.output}: the output must end in .pt (checkpoint) or .onnx (ONNX)", file=sys.stderr)
+        return 2
+    if args.output.exists() and not args.overwrite:
+        print(f"error: {args.output} exists; use --overwrite to replace it", file=sys.stderr)
+        return 2
+    missing = _onnx_missing() if args.output.suffix == ".onnx" else None
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     try:
-        path = args.checkpoint or default_checkpoints()[3]
-        model, _ = load_checkpoint(path)
+        path = args.checkpoint or args.checkpoint_option or default_checkpoints()[3]
+        model, metadata = load_checkpoint(path)
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    size = "{:.1f} MB".format
+    if args.output.suffix == ".pt":
+        save_checkpoint(args.output, model, source=Path(path).name, **metadata)
+        print(f"wrote {args.output} ({size(args.output.stat().st_size / 2**20)}, step {metadata.get('global_step')})")
+        return 0
+    from denoise.onnx_backend import export_onnx
+
     export_onnx(model, args.output)
-    print(f"wrote {args.output} ({args.output.stat().st_size / 2**20:.1f} MB) from {path}")
+    print(f"wrote {args.output} ({size(args.output.stat().st_size / 2**20)}) from {path}")
     return 0
 
 

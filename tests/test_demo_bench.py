@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from denoise import demo
-from denoise_lab import bench, bench_settings
 from denoise.baselines.peers import peer_unavailable
 from denoise.io import read_image
 from denoise.metrics import psnr
+from denoise_lab import bench, bench_settings
 
 
 def test_demo_writes_side_by_side_and_improves_psnr(tmp_path, monkeypatch):

@@ -90,7 +90,7 @@ def test_export_and_backend_errors(tmp_path, capsys, monkeypatch):
     assert export_main(["-o", str(tmp_path / "m.onnx")]) == 2
     assert "no trained checkpoint ships" in capsys.readouterr().err
     assert export_main(["-o", str(tmp_path / "m.txt")]) == 2
-    assert "must end in .onnx" in capsys.readouterr().err
+    assert "must end in .pt (checkpoint) or .onnx" in capsys.readouterr().err
     (tmp_path / "exists.onnx").write_bytes(b"x")
     assert export_main(["-o", str(tmp_path / "exists.onnx")]) == 2
     assert "use --overwrite" in capsys.readouterr().err

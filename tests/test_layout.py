@@ -25,7 +25,7 @@ def _imports(path: Path) -> set[str]:
 
 def _graph(package: str) -> dict[str, set[str]]:
     files = {_module_name(path): path for path in (ROOT / package).rglob("*.py")}
-    return {name: {other for other in _imports(path) if other in files and other != name} for name, path in files.items()}
+    return {name: {dep for dep in _imports(path) if dep in files and dep != name} for name, path in files.items()}
 
 
 def test_the_product_never_imports_the_lab():

@@ -120,7 +120,7 @@ def test_model_config_is_recorded_in_full():
 
 
 def test_errors_name_what_to_fix():
-    with pytest.raises(ValueError, match="unknown model 'resnet'; registered models: convnext_unet, unet"):
+    with pytest.raises(ValueError, match="unknown model 'resnet'; choose one of convnext_unet, unet"):
         create_model("resnet")
     with pytest.raises(ValueError, match="unknown encoding 'wavelet'"):
         create_model("unet", encoding="wavelet")

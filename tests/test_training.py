@@ -27,11 +27,11 @@ from denoise.data.datamodule import DenoiseDataModule
 from denoise.data.images import list_images, read_uint8
 from denoise.data.noise import add_training_noise
 from denoise.data.patches import PatchBank, PatchSampler, augment
+from denoise.export import main as export_main
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
 from denoise.protocol import image_seed, score_image
 from denoise.train import main as train_main
-from denoise.training.export import main as export_main
 from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError, _backfilled
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description
@@ -292,7 +292,9 @@ def _make_train_configs(experiment: str) -> list[Path]:
     """The config stack of ``make train EXPERIMENT=...``, read from the Makefile's TRAIN_CONFIGS."""
     makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
     line = next(line for line in makefile.splitlines() if line.startswith("TRAIN_CONFIGS ?="))
-    names = line.split("?=", 1)[1].replace("$(TRAINER)", "cpu").replace("$(EXPERIMENT)", experiment).split()
+    data = "cbsd432" if experiment == "grey" else "mixture"  # DATA_CONFIG's rule
+    line = line.replace("$(TRAINER)", "cpu").replace("$(EXPERIMENT)", experiment).replace("$(DATA_CONFIG)", data)
+    names = line.split("?=", 1)[1].split()
     return [ROOT / name for name in names]
 
 
@@ -304,6 +306,7 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
         *[item for config in configs for item in ("--config", str(config))],
         f"--data.train_sets=[{image_folders / 'train'}]",
         f"--data.val_set={image_folders / 'val'}",
+        "--data.holdout={}",  # the mixture holds out images of its own sets, which these folders replace
         "--data.patches_per_epoch=32",
         "--data.batch_size=8",
         "--data.patch_size=64",

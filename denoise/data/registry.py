@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from denoise.data.images import data_root
+from denoise.utils.registry import Registry
 
 _FFDNET = "https://raw.githubusercontent.com/cszn/FFDNet/master/testsets"
 _BSDS_LICENCE = "Berkeley Segmentation Dataset: free for non-commercial research and educational use"
@@ -47,72 +48,88 @@ def _set(name: str, split: str, base_url: str, licence: str, description: str, g
     return ImageSet(name, split, base_url, licence, description, grey, _checksums().get(name, {}))
 
 
-REGISTRY: dict[str, ImageSet] = {
-    image_set.name: image_set
-    for image_set in (
-        _set(
-            "CBSD432",
-            "train",
-            "https://raw.githubusercontent.com/Magauiya/Extended_SURE/master/Dataset/CBSD432",
-            _BSDS_LICENCE,
-            "432 colour BSDS500 images (train + test minus CBSD68), 481x321 JPEG",
-        ),
-        _set(
-            "Wallpapers25",
-            "train",
-            "",
-            "per file, CC-BY-4.0, CC-BY-SA-3.0/4.0 or CC0-1.0 (the set's README names each file's author and licence)",
-            "25 clean photographs, long side 1600 px (area-downscaled): flowers, foliage, landscapes, night sky, "
-            "animals, textiles; far more saturated than BSD. From Debian's lomiri-wallpapers-16.04/-20.04 "
-            "(20.04.0-2) and lxqt-themes (1.2.0-1, github.com/lxqt/lxqt-themes wallpapers/); mirror only",
-        ),
-        _set(
-            "DIV2K",
-            "train",
-            "https://data.vision.ee.ethz.ch/cvl/DIV2K",
-            "DIV2K: academic research use only",
-            "800 2K-resolution training images (optional, large; archive DIV2K_train_HR.zip, not checksummed)",
-        ),
-        _set("CBSD68", "test", f"{_FFDNET}/CBSD68", _BSDS_LICENCE, "68 colour BSD images, the colour AWGN benchmark"),
-        _set(
-            "Kodak24",
-            "test",
-            f"{_FFDNET}/Kodak24",
-            "Kodak Lossless True Color Image Suite: free to use",
-            "24 Kodak photos, the 500x500 crops used by FFDNet",
-        ),
-        _set(
-            "McMaster",
-            "test",
-            f"{_FFDNET}/McMaster",
-            "McMaster colour set: research use",
-            "18 500x500 colour TIFF crops with saturated colour and fine colour detail",
-        ),
-        _set(
-            "BSD68", "test", f"{_FFDNET}/BSD68", _BSDS_LICENCE, "68 grey BSD images, the grey AWGN benchmark", grey=True
-        ),
-        _set(
-            "Set12", "test", f"{_FFDNET}/Set12", "classic test images: research use", "12 grey test images", grey=True
-        ),
-        _set("RNI6", "real", f"{_FFDNET}/RNI6", "research use", "6 photos with real, unknown noise (no ground truth)"),
-        _set(
-            "PolyU100",
-            "real",
-            "https://raw.githubusercontent.com/csjunxu/PolyU-Real-World-Noisy-Images-Dataset/master/CroppedImages",
-            "PolyU real-world noisy images (Xu et al. 2018): non-commercial research and personal use only",
-            "100 real noisy 512x512 JPEG crops (*_real) with references (*_mean, the mean of many shots); "
-            "40 scenes, 5 cameras, ISO 800-6400",
-        ),
-    )
-}
+REGISTRY: Registry[ImageSet] = Registry(
+    "data set",
+    {
+        image_set.name: image_set
+        for image_set in (
+            _set(
+                "CBSD432",
+                "train",
+                "https://raw.githubusercontent.com/Magauiya/Extended_SURE/master/Dataset/CBSD432",
+                _BSDS_LICENCE,
+                "432 colour BSDS500 images (train + test minus CBSD68), 481x321 JPEG",
+            ),
+            _set(
+                "Wallpapers25",
+                "train",
+                "",
+                "per file, CC-BY-4.0, CC-BY-SA-3.0/4.0 or CC0-1.0 "
+                "(the set's README names each file's author and licence)",
+                "25 clean photographs, long side 1600 px (area-downscaled): flowers, foliage, landscapes, night sky, "
+                "animals, textiles; far more saturated than BSD. From Debian's lomiri-wallpapers-16.04/-20.04 "
+                "(20.04.0-2) and lxqt-themes (1.2.0-1, github.com/lxqt/lxqt-themes wallpapers/); mirror only",
+            ),
+            _set(
+                "DIV2K",
+                "train",
+                "https://data.vision.ee.ethz.ch/cvl/DIV2K",
+                "DIV2K: academic research use only",
+                "800 2K-resolution training images (optional, large; archive DIV2K_train_HR.zip, not checksummed)",
+            ),
+            _set(
+                "CBSD68", "test", f"{_FFDNET}/CBSD68", _BSDS_LICENCE, "68 colour BSD images, the colour AWGN benchmark"
+            ),
+            _set(
+                "Kodak24",
+                "test",
+                f"{_FFDNET}/Kodak24",
+                "Kodak Lossless True Color Image Suite: free to use",
+                "24 Kodak photos, the 500x500 crops used by FFDNet",
+            ),
+            _set(
+                "McMaster",
+                "test",
+                f"{_FFDNET}/McMaster",
+                "McMaster colour set: research use",
+                "18 500x500 colour TIFF crops with saturated colour and fine colour detail",
+            ),
+            _set(
+                "BSD68",
+                "test",
+                f"{_FFDNET}/BSD68",
+                _BSDS_LICENCE,
+                "68 grey BSD images, the grey AWGN benchmark",
+                grey=True,
+            ),
+            _set(
+                "Set12",
+                "test",
+                f"{_FFDNET}/Set12",
+                "classic test images: research use",
+                "12 grey test images",
+                grey=True,
+            ),
+            _set(
+                "RNI6", "real", f"{_FFDNET}/RNI6", "research use", "6 photos with real, unknown noise (no ground truth)"
+            ),
+            _set(
+                "PolyU100",
+                "real",
+                "https://raw.githubusercontent.com/csjunxu/PolyU-Real-World-Noisy-Images-Dataset/master/CroppedImages",
+                "PolyU real-world noisy images (Xu et al. 2018): non-commercial research and personal use only",
+                "100 real noisy 512x512 JPEG crops (*_real) with references (*_mean, the mean of many shots); "
+                "40 scenes, 5 cameras, ISO 800-6400",
+            ),
+        )
+    },
+    ignore_case=True,
+)
 
 
 def get_set(name: str) -> ImageSet:
     """The registered set called ``name`` (case-insensitive)."""
-    for key, image_set in REGISTRY.items():
-        if key.lower() == name.lower():
-            return image_set
-    raise ValueError(f"unknown data set {name!r}; registered sets: {', '.join(REGISTRY)} (or give a folder path)")
+    return REGISTRY.get(name)
 
 
 def resolve_folder(name_or_path: str) -> Path:
@@ -120,7 +137,7 @@ def resolve_folder(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.is_dir():
         return path
-    if name_or_path in REGISTRY or name_or_path.lower() in (key.lower() for key in REGISTRY):
+    if name_or_path in REGISTRY:
         folder = data_root() / get_set(name_or_path).folder
         if folder.is_dir():
             return folder

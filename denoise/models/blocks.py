@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from denoise.transforms.haar import HaarDWT
+from denoise.utils.registry import Registry
 
 
 class ConvBlock(nn.Module):
@@ -122,18 +123,19 @@ class HaarDownsample(nn.Module):
         return self.mix(self.dwt(x))
 
 
-DOWNSAMPLERS: dict[str, Callable[[int], nn.Module]] = {
-    "maxpool": lambda channels: nn.MaxPool2d(2),
-    "strided": lambda channels: nn.Conv2d(channels, channels, 2, stride=2),
-    "haar": HaarDownsample,
-}
+DOWNSAMPLERS: Registry[Callable[[int], nn.Module]] = Registry(
+    "downsample",
+    {
+        "maxpool": lambda channels: nn.MaxPool2d(2),
+        "strided": lambda channels: nn.Conv2d(channels, channels, 2, stride=2),
+        "haar": HaarDownsample,
+    },
+)
 
 
 def make_downsample(name: str, channels: int) -> nn.Module:
     """A 2x downsampling layer that keeps ``channels``. Shape: (B, C, H, W) -> (B, C, H/2, W/2)."""
-    if name not in DOWNSAMPLERS:
-        raise ValueError(f"unknown downsample {name!r}; choose one of {', '.join(sorted(DOWNSAMPLERS))}")
-    return DOWNSAMPLERS[name](channels)
+    return DOWNSAMPLERS.get(name)(channels)
 
 
 def make_upsample(in_channels: int, out_channels: int) -> nn.Module:

@@ -19,6 +19,7 @@ from torch import nn
 
 from denoise.models.blocks import ConvBlock
 from denoise.models.unet import UNet
+from denoise.utils.registry import Registry
 
 NEGATIVE_SLOPE = 0.2  # ConvBlock's LeakyReLU
 
@@ -39,10 +40,13 @@ def kaiming_(module: nn.Module) -> nn.Module:
     return module
 
 
-INITIALISERS: dict[str, Callable[[nn.Module], nn.Module]] = {
-    "torch": lambda module: module,  # PyTorch's per-layer defaults, as the layers were built
-    "kaiming": kaiming_,
-}
+INITIALISERS: Registry[Callable[[nn.Module], nn.Module]] = Registry(
+    "init",
+    {
+        "torch": lambda module: module,  # PyTorch's per-layer defaults, as the layers were built
+        "kaiming": kaiming_,
+    },
+)
 
 
 def same_network(config: dict, other: dict) -> bool:
@@ -52,6 +56,4 @@ def same_network(config: dict, other: dict) -> bool:
 
 def initialise(name: str, module: nn.Module) -> nn.Module:
     """Apply the initialisation ``name`` (``torch`` or ``kaiming``) to ``module`` in place; returns it."""
-    if name not in INITIALISERS:
-        raise ValueError(f"unknown init {name!r}; choose one of {', '.join(sorted(INITIALISERS))}")
-    return INITIALISERS[name](module)
+    return INITIALISERS.get(name)(module)

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
+from denoise.utils.registry import Registry
+
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
 def register_model(name: str) -> Callable[[type], type]:
     """Class decorator: register a network class under ``name``."""
-
-    def register(model_class: type) -> type:
-        if name in _MODELS:
-            raise ValueError(f"model {name!r} is registered twice")
-        _MODELS[name] = model_class
-        return model_class
-
-    return register
+    return MODELS.register(name)
 
 
 def list_models(pattern: str = "*") -> list[str]:
     """Registered model names matching the shell-style ``pattern``, sorted."""
-    return sorted(name for name in _MODELS if fnmatch.fnmatch(name, pattern))
+    return MODELS.names(pattern)
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -34,9 +28,8 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     The returned module carries ``model_config = {"name": name, **all its arguments}``, enough to rebuild it
     (``create_model(**model.model_config)``): checkpoints store it beside the weights.
     """
-    if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+    factory = MODELS.get(name)
     try:
-        return _MODELS[name](**kwargs)
+        return factory(**kwargs)
     except TypeError as error:
         raise ValueError(f"bad arguments for model {name!r}: {error}") from None

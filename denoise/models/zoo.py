@@ -18,6 +18,12 @@ from denoise.models.unet import BlockFactory, UNet
 from denoise.transforms.encodings import create_encoding
 
 
+def _config(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A model's ``model_config``: its registered name, then every constructor argument (``widths`` a tuple)."""
+    given = {key: value for key, value in arguments.items() if key not in ("self", "__class__")}
+    return {"name": name, **given, **({"widths": tuple(given["widths"])} if "widths" in given else {})}
+
+
 class _ResidualUNet(ResidualDenoiser):
     """Encoding -> UNet body with ``make_block`` -> residual; the shared assembly of the registered models."""
 
@@ -69,17 +75,7 @@ class UNetDenoiser(_ResidualUNet):
         refine_blocks: int = 0,
         init: str = "torch",
     ) -> None:
-        config = {
-            "name": "unet",
-            "channels": channels,
-            "encoding": encoding,
-            "encoding_options": encoding_options,
-            "widths": tuple(widths),
-            "downsample": downsample,
-            "blocks_per_level": blocks_per_level,
-            "refine_blocks": refine_blocks,
-            "init": init,
-        }
+        config = _config("unet", locals())
         # one block is the block itself, not a one-block Stage: checkpoints keep their parameter names
         make_block = (
             ConvBlock if blocks_per_level == 1 else functools.partial(Stage, block=ConvBlock, depth=blocks_per_level)
@@ -106,15 +102,6 @@ class ConvNeXtUNetDenoiser(_ResidualUNet):
         blocks_per_level: int = 2,
         kernel_size: int = 7,
     ) -> None:
-        config = {
-            "name": "convnext_unet",
-            "channels": channels,
-            "encoding": encoding,
-            "encoding_options": encoding_options,
-            "widths": tuple(widths),
-            "downsample": downsample,
-            "blocks_per_level": blocks_per_level,
-            "kernel_size": kernel_size,
-        }
+        config = _config("convnext_unet", locals())
         make_block = functools.partial(ConvNeXtStage, depth=blocks_per_level, kernel_size=kernel_size)
         super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from denoise.utils.registry import Registry
+
 CHARBONNIER_EPSILON = 1e-3
 
 
@@ -15,14 +17,11 @@ def charbonnier(denoised: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     return torch.sqrt((denoised - clean) ** 2 + CHARBONNIER_EPSILON**2).mean()
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "l1": F.l1_loss,
-    "l2": F.mse_loss,
-    "charbonnier": charbonnier,
-}
+LOSSES: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry(
+    "loss", {"l1": F.l1_loss, "l2": F.mse_loss, "charbonnier": charbonnier}
+)
 
 
 def get_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}")
-    return LOSSES[name]
+    """The loss ``name`` (``l1``, ``l2`` or ``charbonnier``): ``loss(denoised, clean)`` -> scalar tensor."""
+    return LOSSES.get(name)

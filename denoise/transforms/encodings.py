@@ -13,24 +13,27 @@ from denoise.transforms.block import BlockTransform
 from denoise.transforms.dct import BlockDCT
 from denoise.transforms.haar import HaarDWT
 from denoise.transforms.space_to_depth import SpaceToDepth
+from denoise.utils.registry import Registry
 
-ENCODINGS: dict[str, Callable[..., BlockTransform]] = {
-    "space_to_depth": SpaceToDepth,  # options: r (default 2)
-    "dct": BlockDCT,  # options: k (default 8), ycbcr (default False)
-    "haar": HaarDWT,  # no options
-}
+ENCODINGS: Registry[Callable[..., BlockTransform]] = Registry(
+    "encoding",
+    {
+        "space_to_depth": SpaceToDepth,  # options: r (default 2)
+        "dct": BlockDCT,  # options: k (default 8), ycbcr (default False)
+        "haar": HaarDWT,  # no options
+    },
+)
 
 
 def create_encoding(name: str, **options: Any) -> BlockTransform:
     """Build the encoding called ``name`` with its ``options`` (see :data:`ENCODINGS`)."""
-    if name not in ENCODINGS:
-        raise ValueError(f"unknown encoding {name!r}; choose one of {', '.join(sorted(ENCODINGS))}")
+    factory = ENCODINGS.get(name)
     try:
-        return ENCODINGS[name](**options)
+        return factory(**options)
     except TypeError as error:
         raise ValueError(f"bad options {options} for encoding {name!r}: {error}") from None
 
 
 def list_encodings() -> list[str]:
     """Names accepted by :func:`create_encoding`, sorted."""
-    return sorted(ENCODINGS)
+    return ENCODINGS.names()
