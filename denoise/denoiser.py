@@ -4,14 +4,15 @@
     >>> d = Denoiser.from_method("bilateral")
     >>> out = d(np.random.rand(64, 64, 3).astype(np.float32), 0.1)
 
-``d(noisy, sigma)`` takes a float32 NumPy array H x W or H x W x C on the [0, 1] scale (values outside are
-legal and reach the method unclipped), or a torch tensor (B, C, H, W); ``sigma`` is a number on the [0, 1]
-scale or a per-pixel map of the image's shape. It returns the same type, shape and dtype.
+``d(noisy, sigma)`` takes a float NumPy array H x W or H x W x C on the [0, 1] scale (values outside are
+legal and reach the method unclipped), an 8- or 16-bit one (read as pixel values of that depth), or a torch
+tensor (B, C, H, W); ``sigma`` is a number on the [0, 1] scale, a per-pixel map of the image's shape, or a
+:class:`~denoise.sigma.NoiseLevel`. It returns the same type and shape, and for integer input the same dtype
+(rounded and clipped); float input comes back as float32.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,14 @@ from torch import nn
 from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_torch
 from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint
 from denoise.noise_estimation import estimate_sigma
+from denoise.sigma import NoiseLevel
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, tiled_apply
 from denoise.transforms.dihedral import DIHEDRAL_COUNT, dihedral, dihedral_inverse
 from denoise.utils.registry import Registry
 
-# One image (1, C, H, W) and its sigma (a float, or a map (1, 1 or C, H, W)) -> denoised (1, C, H, W).
-ImageFunction = Callable[[torch.Tensor, "float | torch.Tensor", "Callable[[int], None] | None"], torch.Tensor]
+# One image (1, C, H, W) and its noise level -> denoised (1, C, H, W).
+ImageFunction = Callable[[torch.Tensor, NoiseLevel, "Callable[[int], None] | None"], torch.Tensor]
+INTEGER_DTYPES = (np.uint8, np.uint16)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -39,18 +42,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but this machine has no CUDA GPU; use --device cpu")
     return device
-
-
-def check_sigma_value(sigma: float) -> float:
-    """A noise level on the [0, 1] scale, or a ValueError telling how to fix it."""
-    sigma = float(sigma)
-    if math.isnan(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a number >= 0 on the [0, 1] scale, got {sigma}")
-    if sigma > 1:
-        raise ValueError(
-            f"sigma {sigma:g} is above 1: sigma is on the [0, 1] scale; for {sigma:g}/255 use {sigma / 255:.4f}"
-        )
-    return sigma
 
 
 @dataclass
@@ -70,11 +61,12 @@ class NetworkMethod:
         if self.channels_last and isinstance(self.model, nn.Module):
             self.model = self.model.to(memory_format=torch.channels_last)
 
-    def __call__(self, image: torch.Tensor, sigma, progress=None) -> torch.Tensor:
+    def __call__(self, image: torch.Tensor, level: NoiseLevel, progress=None) -> torch.Tensor:
         height, width = image.shape[-2:]
         align = int(getattr(self.model, "pad_multiple", 32))
         tile = self.tile or auto_tile(height, width, align, batch_size=self.batch_size, overlap=self.overlap)
-        extra = sigma if isinstance(sigma, torch.Tensor) else None
+        sigma = level.values.to(image.device)
+        extra = sigma if level.per_pixel else None  # a map is cut into the same tiles as the image
 
         def run(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:
             if self.channels_last:
@@ -85,24 +77,23 @@ class NetworkMethod:
             return tiled_apply(run, image, tile, self.overlap, self.batch_size, extra, progress, align)
 
 
-def bilateral_method(image: torch.Tensor, sigma, progress=None) -> torch.Tensor:
+def bilateral_method(image: torch.Tensor, level: NoiseLevel, progress=None) -> torch.Tensor:
     """The tuned bilateral filter: OpenCV on the CPU, kornia elsewhere."""
-    if isinstance(sigma, torch.Tensor):
-        raise ValueError("the bilateral method takes one sigma per image, not a per-pixel map")
+    sigma = level.scalar()
     if image.device.type != "cpu":
         return bilateral_denoise_torch(image, sigma)
     array = image[0].permute(1, 2, 0).numpy()  # (H, W, C)
     return torch.from_numpy(bilateral_denoise(array, sigma)).reshape(array.shape).permute(2, 0, 1)[None]
 
 
-def ffdnet_method(image: torch.Tensor, sigma, progress=None) -> torch.Tensor:
+def ffdnet_method(image: torch.Tensor, level: NoiseLevel, progress=None) -> torch.Tensor:
     """FFDNet (``peers`` extra, pretrained weights of the ``ffdnet`` package), tiled like our networks."""
     from denoise.baselines.peers import FFDNetTiles, peer_unavailable
 
     reason = peer_unavailable("ffdnet")
     if reason:
         raise ValueError(f"the ffdnet method needs its {reason}")
-    return NetworkMethod(FFDNetTiles(image.shape[1]), None, DEFAULT_OVERLAP)(image, sigma, progress)
+    return NetworkMethod(FFDNetTiles(image.shape[1]), None, DEFAULT_OVERLAP)(image, level, progress)
 
 
 METHODS: Registry[ImageFunction] = Registry("method", {"bilateral": bilateral_method, "ffdnet": ffdnet_method})
@@ -184,56 +175,76 @@ class Denoiser:
             raise ValueError(f"{self.name} denoises {available}-channel images; this image has {channels}")
         return self.functions[channels]
 
-    def __call__(self, noisy, sigma, ensemble: bool = False, progress: Callable[[int], None] | None = None):
+    def __call__(
+        self,
+        noisy,
+        sigma,
+        ensemble: bool = False,
+        progress: Callable[[int], None] | None = None,
+        strength: float = 1.0,
+    ):
         """Denoise ``noisy`` (NumPy H x W [x C] or tensor (B, C, H, W)) at noise level ``sigma``.
 
         Args:
-            noisy: float image(s) on the [0, 1] scale, not clipped.
-            sigma: a number, or a per-pixel map of the image's shape (NumPy) / (B, 1 or C, H, W) (tensor).
+            noisy: float image(s) on the [0, 1] scale, not clipped; or uint8 / uint16 pixels.
+            sigma: a number on [0, 1], a per-pixel map of the image's shape (NumPy) / (B, 1 or C, H, W)
+                (tensor), or a :class:`~denoise.sigma.NoiseLevel` (checked already).
             ensemble: average over the 8 flips/rotations (x8 slower, a little better).
             progress: called with the number of tiles finished (for progress bars).
+            strength: factor on sigma: below 1 keeps more detail, above 1 removes more.
         """
         if isinstance(noisy, torch.Tensor):
-            return self._denoise_batch(noisy, sigma, ensemble, progress)
-        array = np.asarray(noisy, dtype=np.float32)
-        if array.ndim not in (2, 3):
-            raise ValueError(f"image must be H x W or H x W x C, got shape {array.shape}")
+            return self._denoise_batch(noisy, NoiseLevel.of(sigma, tuple(noisy.shape), strength), ensemble, progress)
+        array, integer = _as_float_image(noisy)
+        level = NoiseLevel.of(sigma, array.shape, strength)
         batch = torch.from_numpy(array.reshape(*array.shape[:2], -1)).permute(2, 0, 1)[None]  # (1, C, H, W)
-        if not np.isscalar(sigma) and not (isinstance(sigma, np.ndarray) and sigma.ndim == 0):
-            sigma_map = np.asarray(sigma, dtype=np.float32)
-            if sigma_map.shape[:2] != array.shape[:2] or sigma_map.ndim > array.ndim:
-                raise ValueError(f"sigma map of shape {sigma_map.shape} does not match the image {array.shape}")
-            sigma = torch.from_numpy(sigma_map.reshape(*sigma_map.shape[:2], -1)).permute(2, 0, 1)[None]
-        result = self._denoise_batch(batch, sigma, ensemble, progress)
-        return result[0].permute(1, 2, 0).numpy().reshape(array.shape)  # a view: no full-size copy
+        result = self._denoise_batch(batch, level, ensemble, progress)
+        result = result[0].permute(1, 2, 0).numpy().reshape(array.shape)  # a view: no full-size copy
+        if integer is None:
+            return result
+        peak = np.iinfo(integer).max
+        return np.rint(np.clip(result, 0.0, 1.0) * peak).astype(integer)
 
-    def _denoise_batch(self, noisy: torch.Tensor, sigma, ensemble: bool, progress) -> torch.Tensor:
+    def _denoise_batch(self, noisy: torch.Tensor, level: NoiseLevel, ensemble: bool, progress) -> torch.Tensor:
         if noisy.ndim != 4:
             raise ValueError(f"tensor input must be (B, C, H, W), got shape {tuple(noisy.shape)}")
-        if not torch.isfinite(noisy).all():
+        integer = noisy.dtype in (torch.uint8, torch.uint16)
+        peak = float(torch.iinfo(noisy.dtype).max) if integer else 1.0
+        if not integer and not noisy.is_floating_point():
+            raise ValueError(f"tensor input must be float on [0, 1], or uint8 / uint16 pixels; got {noisy.dtype}")
+        if not integer and not torch.isfinite(noisy).all():
             raise ValueError("the image contains NaN or infinite values")
         function = self.function_for(noisy.shape[1])
-        if isinstance(sigma, torch.Tensor) and sigma.ndim == 4:
-            if sigma.shape[-2:] != noisy.shape[-2:] or not torch.isfinite(sigma).all() or (sigma < 0).any():
-                raise ValueError("a sigma map must match the image's size and hold finite values >= 0")
-            maps = sigma.to(self.device, torch.float32)
-        else:
-            maps = None
-            sigma = check_sigma_value(sigma)
         outputs = []
         for index in range(noisy.shape[0]):
             image = noisy[index : index + 1].to(self.device, torch.float32)
-            image_sigma = sigma if maps is None else maps[min(index, maps.shape[0] - 1) :][:1]
-            outputs.append(self._denoise_one(function, image, image_sigma, ensemble, progress))
+            image = image / peak if integer else image
+            outputs.append(self._denoise_one(function, image, level.image(index), ensemble, progress))
         result = outputs[0] if len(outputs) == 1 else torch.cat(outputs)  # no copy of a single image
+        if integer:
+            return torch.round(result.clamp(0, 1) * peak).to(noisy.device, noisy.dtype)
         return result.to(noisy.device, noisy.dtype)
 
     @staticmethod
-    def _denoise_one(function: ImageFunction, image, sigma, ensemble: bool, progress) -> torch.Tensor:
+    def _denoise_one(function: ImageFunction, image, level: NoiseLevel, ensemble: bool, progress) -> torch.Tensor:
         if not ensemble:
-            return function(image, sigma, progress)
+            return function(image, level, progress)
         total = torch.zeros_like(image)
         for index in range(DIHEDRAL_COUNT):
-            sigma_view = dihedral(sigma, index) if isinstance(sigma, torch.Tensor) else sigma
-            total += dihedral_inverse(function(dihedral(image, index), sigma_view, progress), index)
+            view = NoiseLevel(dihedral(level.values, index)) if level.per_pixel else level
+            total += dihedral_inverse(function(dihedral(image, index), view, progress), index)
         return total / DIHEDRAL_COUNT
+
+
+def _as_float_image(noisy) -> tuple[np.ndarray, type | None]:
+    """(float32 H x W [x C] on [0, 1], the integer dtype to return or None): 8- and 16-bit pixels are scaled."""
+    array = np.asarray(noisy)
+    if array.ndim not in (2, 3):
+        raise ValueError(f"image must be H x W or H x W x C, got shape {array.shape}")
+    if array.dtype in INTEGER_DTYPES:
+        return array.astype(np.float32) / np.float32(np.iinfo(array.dtype).max), array.dtype.type
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"image dtype {array.dtype} is not supported: give float pixels on [0, 1], or uint8 / uint16 pixels"
+        )
+    return array.astype(np.float32, copy=False), None

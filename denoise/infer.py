@@ -1,9 +1,10 @@
 """``python -m denoise.infer INPUT... [--sigma S | --sigma-map MAP]``: denoise image files at full resolution.
 
 Without ``--sigma`` the noise level of each image is estimated (and printed); ``--sigma-map`` gives a
-per-pixel level; ``--strength`` scales whichever is used.
+per-pixel level; ``--sigma255`` is ``--sigma`` in 8-bit units; ``--strength`` scales whichever is used.
 
-Inputs are files, folders (their images) or glob patterns. Outputs go to ``<stem>_denoised.<ext>`` beside
+Inputs are files, folders (their images) or glob patterns; a pattern without a folder of its own right after a
+folder is matched inside it (``shots/ '*.tif'`` is ``shots/*.tif``). Outputs go to ``<stem>_denoised.<ext>`` beside
 each input, or to ``-o`` (a file for one input, else a folder). Inputs are never modified or overwritten;
 an existing output is kept unless ``--overwrite``. Bit depth, grey/colour, alpha, orientation and ICC
 profile are kept. Exit code 0 when every image was written, 1 when only some were, 2 when none or on a
@@ -25,8 +26,9 @@ import torch
 from tqdm import tqdm
 
 from denoise.checkpoint import CheckpointError
-from denoise.denoiser import METHODS, Denoiser, check_sigma_value
+from denoise.denoiser import METHODS, Denoiser
 from denoise.io import READ_SUFFIXES, ImageFileError, read_image, write_image
+from denoise.sigma import NoiseLevel, parse_strength, sigma_from_255
 from denoise.tiling import DEFAULT_OVERLAP, check_tile
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, help="output file (one input) or folder")
     noise = parser.add_mutually_exclusive_group()
     noise.add_argument("--sigma", type=float, help="noise std on the [0, 1] scale (0.1 ~ 25.5/255); default: estimated")
+    noise.add_argument("--sigma255", type=float, metavar="S", help="the same in 8-bit units: --sigma255 25 is 25/255")
     noise.add_argument("--sigma-map", type=Path, help="per-pixel sigma: a grey image (value = sigma) or a .npy array")
     parser.add_argument("--strength", type=float, default=1.0, help="scale sigma: < 1 keeps detail, > 1 removes more")
     parser.add_argument("--method", choices=sorted(METHODS), help="a classical method instead of the network")
@@ -64,10 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _inside_folder(patterns: list[str]) -> list[str]:
+    """The inputs with each ``FOLDER PATTERN`` pair joined into ``FOLDER/PATTERN``.
+
+    A glob pattern with no folder of its own (``'*.tif'``) that follows a folder selects files of that folder.
+    """
+    joined: list[str] = []
+    for pattern in patterns:
+        bare_glob = glob.has_magic(pattern) and Path(pattern).name == pattern and not Path(pattern).exists()
+        if bare_glob and joined and Path(joined[-1]).is_dir() and not glob.has_magic(joined[-1]):
+            joined[-1] = str(Path(joined[-1]) / pattern)
+        else:
+            joined.append(pattern)
+    return joined
+
+
 def expand_inputs(patterns: list[str]) -> list[Path]:
     """Files, folder contents and glob matches, in order, without duplicates."""
     found: list[Path] = []
-    for pattern in patterns:
+    for pattern in _inside_folder(patterns):
         path = Path(pattern)
         if path.is_dir():
             images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
@@ -119,7 +137,7 @@ def make_denoiser(args: argparse.Namespace) -> Denoiser:
 
 
 def read_sigma_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """A per-pixel sigma map H x W on the [0, 1] scale from a grey image or a .npy file."""
+    """A per-pixel sigma map H x W from a grey image or a .npy file (its values are checked by NoiseLevel)."""
     if path.suffix.lower() == ".npy":
         try:
             values = np.load(path)
@@ -133,28 +151,26 @@ def read_sigma_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
     values = np.asarray(values, dtype=np.float32)
     if values.shape != shape:
         raise ValueError(f"--sigma-map {path} is {values.shape[1]}x{values.shape[0]}, the image {shape[1]}x{shape[0]}")
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
-        raise ValueError(f"--sigma-map {path}: values must lie in [0, 1]")
     return values
 
 
-def noise_level(denoiser: Denoiser, noisy: np.ndarray, source: Path, args) -> float | np.ndarray:
-    """The sigma to denoise ``noisy`` with: given, from the map, or estimated; times --strength."""
+def noise_level(denoiser: Denoiser, noisy: np.ndarray, source: Path, args, given: NoiseLevel | None) -> NoiseLevel:
+    """The level to denoise ``noisy`` with: the one given, from the map, or estimated; --strength applied once."""
+    if given is not None:
+        return given
     if args.sigma_map is not None:
-        return read_sigma_map(args.sigma_map, noisy.shape[:2]) * args.strength
-    if args.sigma is not None:
-        return args.sigma * args.strength
+        return NoiseLevel.of(read_sigma_map(args.sigma_map, noisy.shape[:2]), noisy.shape, args.strength)
     estimated = denoiser.estimate_sigma(noisy)
     if not args.quiet:
         print(f"{source}: estimated sigma {estimated:.4f} ({estimated * 255:.1f}/255)", file=sys.stderr)
-    return min(estimated * args.strength, 1.0)
+    return NoiseLevel.of(min(estimated, 1.0), strength=args.strength)
 
 
-def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool) -> float:
-    """Denoise one file into ``target``; returns its megapixels."""
+def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool, given=None) -> float:
+    """Denoise one file into ``target`` (at the ``given`` NoiseLevel, if any); returns its megapixels."""
     image = read_image(source)
     noisy = image.to_float()
-    sigma = noise_level(denoiser, noisy, source, args)
+    sigma = noise_level(denoiser, noisy, source, args, given)
     bar = tqdm(desc=source.name, unit="tile", leave=False, disable=not show_tiles)
     try:
         result = denoiser(noisy, sigma, ensemble=args.ensemble, progress=bar.update)
@@ -164,11 +180,18 @@ def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tile
     return image.pixels.shape[0] * image.pixels.shape[1] / 1e6
 
 
+def given_level(args: argparse.Namespace) -> NoiseLevel | None:
+    """The command line's own noise level, checked once here with --strength applied; None to estimate or map."""
+    try:
+        parse_strength(args.strength)
+    except ValueError:
+        raise UsageError(f"--strength must be a positive number, got {args.strength}") from None
+    sigma = sigma_from_255(args.sigma255) if args.sigma255 is not None else args.sigma
+    return None if sigma is None else NoiseLevel.of(sigma, strength=args.strength)
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.sigma is not None:
-        check_sigma_value(args.sigma)
-    if not (args.strength > 0 and np.isfinite(args.strength)):
-        raise UsageError(f"--strength must be a positive number, got {args.strength}")
+    given = given_level(args)
     if args.threads is not None:
         if args.threads < 1:
             raise UsageError(f"--threads must be >= 1, got {args.threads}")
@@ -190,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"skipped: {target} exists (use --overwrite to replace it)", file=sys.stderr)
             continue
         try:
-            megapixels += denoise_file(denoiser, source, target, args, interactive)
+            megapixels += denoise_file(denoiser, source, target, args, interactive, given)
             written += 1
         except (ImageFileError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)

@@ -181,6 +181,10 @@ def read_image(path: str | os.PathLike) -> ImageData:
         except ImageFileError:
             raise
         except Exception as error:  # tifffile raises many types for damaged files
+            if "imagecodecs" in str(error):  # a compression tifffile decodes only with that package
+                raise ImageFileError(
+                    f"{path}: its TIFF compression needs the imagecodecs package: pip install imagecodecs"
+                ) from None
             raise ImageFileError(f"{path}: the file is corrupt or truncated ({error}); re-export it") from None
         return _split_alpha(apply_orientation(array, orientation), icc_profile)
     try:

@@ -146,3 +146,25 @@ def test_bad_images(denoiser):
         denoiser(photo(32, 32), np.zeros((16, 16), np.float32))
     with pytest.raises(ValueError, match="unknown method 'median'"):
         Denoiser.from_method("median")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_pixels_come_back_in_their_own_depth(denoiser, dtype):
+    peak = np.iinfo(dtype).max
+    pixels = np.rint(photo(32, 40) * peak).astype(dtype)
+    out = denoiser(pixels, 0.1)
+    assert out.dtype == dtype and out.shape == pixels.shape
+    expected = np.rint(np.clip(denoiser(pixels.astype(np.float32) / peak, 0.1), 0, 1) * peak).astype(dtype)
+    np.testing.assert_array_equal(out, expected)
+    tensor = (
+        torch.from_numpy(pixels.astype(np.int32)).permute(2, 0, 1)[None].to(torch.uint8) if dtype == np.uint8 else None
+    )
+    if tensor is not None:
+        batch = denoiser(tensor, 0.1)
+        assert batch.dtype == torch.uint8
+        np.testing.assert_array_equal(batch[0].permute(1, 2, 0).numpy(), expected)
+
+
+def test_other_integer_pixels_are_refused(denoiser):
+    with pytest.raises(ValueError, match="uint8 / uint16"):
+        denoiser(np.zeros((32, 32, 3), np.int32), 0.1)

@@ -58,6 +58,26 @@ def test_output_file_folder_glob_and_folder_inputs(tmp_path, image_file, checkpo
     assert code == 0 and [p.name for p in (tmp_path / "g").iterdir()] == ["second_denoised.jpg"]
 
 
+def test_a_pattern_after_a_folder_is_matched_inside_it(tmp_path, image_file, monkeypatch, capsys):
+    write_image(image_file.with_name("shot.tif"), read_image(image_file))
+    write_image(tmp_path / "elsewhere.tif", read_image(image_file))  # in the working folder: not selected
+    monkeypatch.chdir(tmp_path)
+    code, _ = _run([image_file.parent, "*.tif", "--sigma", 0.05, "--method", "bilateral", "-o", "out"], capsys)
+    assert code == 0 and [p.name for p in (tmp_path / "out").iterdir()] == ["shot_denoised.tif"]
+    code, err = _run([image_file.parent, "*.webp", "--sigma", 0.05, "--method", "bilateral", "-o", "o2"], capsys)
+    assert code == 2 and "in/*.webp: no file matches" in err
+
+
+def test_strength_and_eight_bit_sigma(tmp_path, image_file, capsys):
+    args = ["--method", "bilateral", "--quiet"]
+    code, err = _run([image_file, "--sigma", 0.6, "--strength", 2, "-o", tmp_path / "s.png", *args], capsys)
+    assert code == 0, err  # 0.6 x 2 is the strongest level, 1, not a mistaken /255 value
+    code, _ = _run([image_file, "--sigma255", 25.5, "-o", tmp_path / "a.png", *args], capsys)
+    code_b, _ = _run([image_file, "--sigma", 0.1, "-o", tmp_path / "b.png", *args], capsys)
+    assert code == code_b == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "b.png").pixels)
+
+
 def test_existing_output_is_kept_unless_overwrite(image_file, capsys):
     output = image_file.with_name("photo_denoised.png")
     output.write_bytes(b"keep me")

@@ -2,8 +2,10 @@
 
 import io
 
+import cv2
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image, ImageCms, ImageOps
 
 from denoise.io import ImageData, ImageFileError, apply_orientation, read_image, write_image
@@ -212,3 +214,29 @@ def test_tiff_orientation_tag_and_palette(tmp_path):
     palette = read_image(tmp_path / "p.tif")
     expected = np.asarray(Image.open(tmp_path / "p.tif").convert("RGB"))
     assert palette.pixels.dtype == np.uint8 and np.array_equal(palette.pixels, expected)
+
+
+@pytest.mark.parametrize("writer", ["tifffile", "pillow", "opencv"])
+def test_lzw_compressed_tiff_is_read(tmp_path, writer):
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    path = tmp_path / "lzw.tif"
+    if writer == "tifffile":
+        tifffile.imwrite(path, rgb, compression="lzw", photometric="rgb")
+    elif writer == "pillow":
+        Image.fromarray(rgb).save(path, compression="tiff_lzw")
+    else:  # OpenCV writes LZW by default
+        cv2.imwrite(str(path), rgb[..., ::-1])
+    assert tifffile.TiffFile(path).pages[0].compression == tifffile.COMPRESSION.LZW
+    np.testing.assert_array_equal(read_image(path).pixels, rgb)
+
+
+def test_a_tiff_codec_that_is_missing_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "lzw.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), compression="lzw")
+
+    def without_codecs(*args, **kwargs):
+        raise ValueError("<COMPRESSION.LZW: 5> requires the 'imagecodecs' package")
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", without_codecs)
+    with pytest.raises(ImageFileError, match="needs the imagecodecs package: pip install imagecodecs"):
+        read_image(path)

@@ -7,18 +7,28 @@ import torch.nn.functional as F
 from denoise.transforms import noise_map, sigma_as_tensor
 
 
+def _map(sigma, image, r):
+    """The noise map of a user-form sigma: first its one tensor form, then the map."""
+    return noise_map(sigma_as_tensor(sigma, image), image, r=r)
+
+
+def test_the_map_takes_only_the_tensor_form():
+    with pytest.raises(TypeError, match="4-D form of sigma_as_tensor"):
+        noise_map(0.1, torch.zeros(1, 3, 4, 4), r=2)
+
+
 def test_scalar_sigma_fills_every_channel():
     image = torch.zeros(2, 3, 8, 12)
-    result = noise_map(0.1, image, r=2)
+    result = _map(0.1, image, r=2)
     assert result.shape == (2, 3, 4, 6)
     assert torch.all(result == torch.tensor(0.1))
 
 
 def test_per_image_and_per_channel_sigma():
     image = torch.zeros(2, 3, 4, 4)
-    per_image = noise_map(torch.tensor([0.1, 0.2]), image, r=2)
+    per_image = _map(torch.tensor([0.1, 0.2]), image, r=2)
     assert torch.all(per_image[0] == 0.1) and torch.all(per_image[1] == torch.tensor(0.2))
-    per_channel = noise_map(torch.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), image, r=2)
+    per_channel = _map(torch.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), image, r=2)
     assert per_channel.shape == (2, 3, 2, 2)
     assert torch.allclose(per_channel[1, 2], torch.full((2, 2), 0.6))
 
@@ -41,7 +51,7 @@ def test_per_pixel_map_at_full_resolution_is_kept():
 
 
 def test_dtype_and_device_follow_the_image():
-    result = noise_map(0.1, torch.zeros(1, 1, 2, 2, dtype=torch.float64), r=2)
+    result = _map(0.1, torch.zeros(1, 1, 2, 2, dtype=torch.float64), r=2)
     assert result.dtype == torch.float64
 
 

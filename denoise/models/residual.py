@@ -48,8 +48,9 @@ class ResidualDenoiser(nn.Module):
         height, width = noisy.shape[-2:]
         padding = (0, -width % self.pad_multiple, 0, -height % self.pad_multiple)  # left, right, top, bottom
         padded = F.pad(noisy, padding, mode="replicate")
+        sigma = sigma_as_tensor(sigma, noisy)  # the one tensor form, from here to the noise map
         if is_per_pixel(sigma):
-            sigma = F.pad(sigma_as_tensor(sigma, noisy), padding, mode="replicate")
+            sigma = F.pad(sigma, padding, mode="replicate")
         features = torch.cat([self.encoding(padded), noise_map(sigma, padded, self.encoding.factor)], dim=1)
         noise = self.encoding.inverse(self.body(features))  # (B, C, H_pad, W_pad)
         return (padded - noise)[..., :height, :width]

@@ -23,6 +23,7 @@ def sigma_as_tensor(sigma: SigmaLike, like: torch.Tensor) -> torch.Tensor:
         float or 0-d tensor    one sigma for the whole batch          -> (1, 1, 1, 1)
         (B,)                    one sigma per image                    -> (B, 1, 1, 1)
         (B, C)                  one sigma per image and channel        -> (B, C, 1, 1)
+        (B, 1 or C, 1, 1)       the same, already in this form         -> unchanged
         (B, 1 or C, H, W)       a per-pixel map at the image's size    -> unchanged
 
     Shape:
@@ -41,7 +42,7 @@ def sigma_as_tensor(sigma: SigmaLike, like: torch.Tensor) -> torch.Tensor:
         sigma.ndim == 4
         and sigma.shape[0] in (1, batch)
         and sigma.shape[1] in (1, channels)
-        and sigma.shape[-2:] == (height, width)
+        and sigma.shape[-2:] in ((height, width), (1, 1))
     ):
         return sigma
     raise ValueError(
@@ -51,15 +52,16 @@ def sigma_as_tensor(sigma: SigmaLike, like: torch.Tensor) -> torch.Tensor:
 
 
 def is_per_pixel(sigma: SigmaLike) -> bool:
-    """True when ``sigma`` is a per-pixel map (a 4-D tensor) rather than one value per image/channel."""
-    return isinstance(sigma, torch.Tensor) and sigma.ndim == 4
+    """True when ``sigma`` is a per-pixel map (a 4-D tensor with a size) rather than one value per image/channel."""
+    return isinstance(sigma, torch.Tensor) and sigma.ndim == 4 and sigma.shape[-2:] != (1, 1)
 
 
 def noise_map(sigma: SigmaLike, like: torch.Tensor, r: int = 1) -> torch.Tensor:
     """Build the sigma channels for ``like`` at the resolution of an r x r block encoding.
 
     Args:
-        sigma: see :func:`sigma_as_tensor`; a per-pixel map is averaged over each r x r block.
+        sigma: the 4-D form :func:`sigma_as_tensor` returns (B or 1, 1 or C, H or 1, W or 1); a per-pixel map
+            is averaged over each r x r block.
         like: the image (before encoding) the map belongs to.
         r: block factor of the encoding (1 = image resolution).
 
@@ -70,11 +72,13 @@ def noise_map(sigma: SigmaLike, like: torch.Tensor, r: int = 1) -> torch.Tensor:
         like: (B, C, H, W) with H, W multiples of r -> (B, C, H/r, W/r).
 
     Example:
-        >>> noise_map(0.1, torch.zeros(2, 3, 8, 8), r=2).shape
+        >>> noise_map(torch.full((1, 1, 1, 1), 0.1), torch.zeros(2, 3, 8, 8), r=2).shape
         torch.Size([2, 3, 4, 4])
     """
-    sigma = sigma_as_tensor(sigma, like)
+    if not isinstance(sigma, torch.Tensor) or sigma.ndim != 4:
+        raise TypeError("noise_map takes sigma in the 4-D form of sigma_as_tensor; convert it there first")
     check_divisible(like, r, "image")
+    sigma = sigma.to(like.dtype)
     batch, channels, height, width = like.shape
     if sigma.shape[-2:] == (height, width) and r > 1:
         sigma = F.avg_pool2d(sigma, kernel_size=r)  # (B, 1 or C, H/r, W/r)
