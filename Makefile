@@ -33,7 +33,8 @@ THROUGHPUT_ARGS ?=
 .PHONY: help install install-peers data train validate ablation studies export-checkpoint leaderboard forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(DATA_DIR)|$(DATA_DIR)|g' | \
+		awk -F ':.*## ' '{printf "  \033[1m%-17s\033[0m %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed ## Create .venv and install denoise with its test tools (CPU torch 2.13.0)
 

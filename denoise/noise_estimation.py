@@ -60,7 +60,8 @@ def estimate_sigma(image: np.ndarray, patch: int = PATCH, max_patches: int = MAX
     sigma = _tail_sigma(rows)
     for _ in range(iterations):
         # pure noise of std sigma: strength ~ Gamma(shape = differences / 2, scale = 4 sigma^2)
-        threshold = gamma.ppf(0.99, differences / 2, scale=4 * sigma**2)
+        # the unit-scale quantile times the scale: the same number, and no scipy warning when sigma is 0
+        threshold = gamma.ppf(0.99, differences / 2) * 4 * sigma**2
         weak = rows[strength < threshold]
         if len(weak) < 4 * patch * patch:
             break

@@ -15,11 +15,24 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
 from denoise.data.datamodule import DataConfigError, DenoiseDataModule
+from denoise.data.registry import resolve_folder
 from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
 
 
 class DenoiseCLI(LightningCLI):
     """LightningCLI that points checkpoint callbacks without a folder at the run's ``checkpoints/``."""
+
+    def before_instantiate_classes(self) -> None:
+        # before the trainer and its logger exist: a missing data set is one line, with no run folder left
+        # behind and no logger output before it
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        data = config.get("data") or {}
+        names = []
+        if self.subcommand in (None, "fit") or any((data.get("holdout") or {}).values()):
+            names += list(data.get("train_sets") or [])
+        names += [data.get("val_set")] if data.get("val_set") else []
+        for name in names:
+            resolve_folder(name)
 
     def before_fit(self) -> None:
         # before fit, not in the callbacks' setup: ``--ckpt_path last`` looks in these folders first

@@ -52,3 +52,12 @@ def test_the_console_script_is_installed():
         pytest.skip("the denoise console script is not on this interpreter's bin folder (not pip-installed)")
     result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "commands:" in result.stdout
+
+
+def test_make_help_shows_values_not_variable_names():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(["make", "-s", "help"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "data" in result.stdout
+    assert "$(" not in result.stdout

@@ -1,5 +1,7 @@
 """Blind noise estimation and the CLI's --sigma (optional), --strength and --sigma-map."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -93,3 +95,12 @@ def test_sigma_map_from_png_and_npy(noisy_file, tmp_path, capsys):
     capsys.readouterr()
     assert infer_main([str(noisy_file), "--checkpoint", checkpoint, "--sigma-map", str(tmp_path / "small.npy")]) == 2
     assert "is 10x10, the image 80x64" in capsys.readouterr().err
+
+
+def test_a_noiseless_image_gives_zero_without_warnings():
+    flat = np.zeros((64, 64, 3), np.float32)
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (64, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning printed to the user fails here
+        assert estimate_sigma(flat) == 0.0
+        assert estimate_sigma(ramp) < 1e-3

@@ -282,6 +282,24 @@ def test_missing_data_set_is_one_clear_line(tmp_path, monkeypatch, capsys):
     assert "data set CBSD432 is not in" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("experiment", ["colour", "grey"])
+def test_make_train_without_data_stops_before_any_logger_or_run_folder(tmp_path, monkeypatch, experiment):
+    monkeypatch.chdir(tmp_path)
+    configs = [item for config in _make_train_configs(experiment) for item in ("--config", str(config))]
+    result = subprocess.run(
+        [sys.executable, "-m", "denoise.train", "fit", *configs],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DENOISE_DATA_DIR": str(tmp_path / "empty"), "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: data set CBSD432 is not in") and "Traceback" not in result.stderr
+    assert "wandb" not in (result.stdout + result.stderr).lower()
+    assert not (tmp_path / "runs").exists()  # no empty run folder left behind
+
+
 def test_an_epoch_without_a_full_batch_is_one_clear_line(capsys):
     # drop_last would leave no batch at all and Lightning would end "successfully" without a single step
     assert train_main(["fit", "--config", str(SMOKE), "--data.patches_per_epoch=4", "--data.batch_size=8"]) == 1
