@@ -100,5 +100,6 @@ models-table: install ## Measure parameters and GMACs/MP of every registered mod
 tune-bilateral: install ## Tune the bilateral filter on training images, evaluate on CBSD68 (DATA_DIR=...)
 	$(PYTHON) -m denoise_lab.tune_bilateral --train $(DATA_DIR)/train/CBSD432 --test $(DATA_DIR)/test/CBSD68 && $(MAKE) docs
 
-docs: install ## Rewrite checkpoints/README.md and results/model_status.md, then copy the generated tables from results/ into README.md
-	$(PYTHON) -m denoise_lab.model_card && $(PYTHON) -m denoise_lab.docs
+docs: install ## Rewrite the model card, the summary table and the README picture, then copy the generated tables from results/ into README.md and docs/
+	$(PYTHON) -m denoise_lab.model_card && $(PYTHON) -m denoise_lab.summary && \
+	$(PYTHON) -m denoise_lab.readme_picture && $(PYTHON) -m denoise_lab.docs

@@ -3,7 +3,8 @@
 Everything in the card is read from the checkpoints (network, training data, noise range, steps, wall time and
 machines, recorded by the training run) and from ``results/leaderboard.csv`` (the scores), so the card says
 what the files are, and ``make docs`` keeps it in step. It also writes ``results/model_status.md``, the
-README's status lines (per model: its phases, and where it stands against every method on each benchmark set).
+status lines of docs/training.md (per model: its phases, and where it stands against every method on each
+benchmark set).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ LIMITS = [
 ]
 
 
-def _read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a leaderboard CSV with numbers as floats ([] when the file does not exist)."""
     if not path.is_file():
         return []
     with path.open() as stream:
@@ -116,9 +118,9 @@ def phases_in_short(meta: dict) -> str:
 
 
 def status(folder: Path, results: Path) -> str:
-    """One bullet per shipped model for the README's status: its training phases, then where it stands on each
-    benchmark set against every method and, in the card's words, against FFDNet."""
-    summary = summarise(_read_rows(results / "leaderboard.csv"))
+    """One bullet per shipped model for the status in docs/training.md: its training phases, then where it stands
+    on each benchmark set against every method and, in the card's words, against FFDNet."""
+    summary = summarise(read_rows(results / "leaderboard.csv"))
     lines = []
     for channels, name in DEFAULT_CHECKPOINTS.items():
         path = folder / name
@@ -306,7 +308,7 @@ def card(path: Path, summary: dict) -> list[str]:
 
 
 def render(folder: Path, results: Path) -> str:
-    summary = summarise(_read_rows(results / "leaderboard.csv"))
+    summary = summarise(read_rows(results / "leaderboard.csv"))
     paths = [folder / name for name in DEFAULT_CHECKPOINTS.values() if (folder / name).is_file()]
     lines = [
         "# Model card: the shipped checkpoints",
@@ -340,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results"), help="folder with leaderboard.csv")
     parser.add_argument("--out", type=Path, help="output (default: README.md in the checkpoint folder)")
     parser.add_argument(
-        "--status-out", type=Path, help="the README's status lines (default: model_status.md in the results folder)"
+        "--status-out",
+        type=Path,
+        help="the status lines of docs/training.md (default: model_status.md in the results folder)",
     )
     args = parser.parse_args(argv)
     out = args.out or args.checkpoints / "README.md"

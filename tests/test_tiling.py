@@ -81,7 +81,7 @@ def test_bad_arguments_are_refused():
 def test_auto_tile_is_bounded_and_a_multiple_of_32():
     assert auto_tile(20, 30) == (32, 32)  # one tile: the image rounded up to the networks' multiple
     assert auto_tile(300, 400) == (320, 416)
-    assert auto_tile(816, 1224) == (832, 640)  # the README's example: two tiles side by side
+    assert auto_tile(816, 1224) == (832, 640)  # docs/performance.md example: two tiles side by side
     for height, width in ((6000, 4000), (816, 1224), (3000, 200)):
         tile_height, tile_width = auto_tile(height, width)
         assert tile_height % 32 == 0 and tile_width % 32 == 0

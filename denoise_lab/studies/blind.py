@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from denoise.data.images import read_uint8
 from denoise.protocol import image_seed, score_image
-from denoise_lab.studies.common import command_line, load, parser, write_report
+from denoise_lab.studies.common import command_line, parse_and_load, parser, write_report
 
 PROG = "denoise_lab.studies.blind"
 
@@ -23,11 +23,10 @@ PROG = "denoise_lab.studies.blind"
 def main(argv: list[str] | None = None) -> int:
     arguments = parser(f"python -m {PROG}", __doc__.splitlines()[0], "CBSD68", "results/blind.md")
     arguments.add_argument("--sigmas", default="15,25,50", help="noise levels, /255")
-    args = arguments.parse_args(argv)
-    loaded = load(args)
+    loaded = parse_and_load(arguments, argv)
     if loaded is None:
         return 2
-    denoiser, paths = loaded
+    args, denoiser, paths = loaded
     sigmas = [float(value) for value in args.sigmas.split(",")]
     true_psnr = {sigma: [] for sigma in sigmas}
     blind_psnr = {sigma: [] for sigma in sigmas}

@@ -23,6 +23,15 @@ def parser(prog: str, description: str, dataset: str, out: str) -> argparse.Argu
     return result
 
 
+def parse_and_load(
+    arguments: argparse.ArgumentParser, argv: list[str] | None
+) -> tuple[argparse.Namespace, Denoiser, list[Path]] | None:
+    """Parse ``argv``, then load what it names: (args, denoiser, image paths), or None after one error line."""
+    args = arguments.parse_args(argv)
+    loaded = load(args)
+    return None if loaded is None else (args, *loaded)
+
+
 def load(args: argparse.Namespace) -> tuple[Denoiser, list[Path]] | None:
     """The denoiser and image paths named by ``args``; None after printing one line when either is missing."""
     try:

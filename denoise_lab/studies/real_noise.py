@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from denoise.demo import caption
 from denoise.io import ImageData, read_image, write_image
-from denoise_lab.studies.common import command_line, load, parser
+from denoise_lab.studies.common import command_line, parse_and_load, parser
 
 PROG = "denoise_lab.studies.real_noise"
 PAIRS_PER_ROW = 2
@@ -54,11 +54,10 @@ def contact_sheet(pairs: list[tuple[np.ndarray, np.ndarray, str, float]], size: 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser(f"python -m {PROG}", __doc__.splitlines()[0], "RNI6", "results/real_noise.png")
     arguments.add_argument("--crop", type=int, default=256, help="side of the central crops shown")
-    args = arguments.parse_args(argv)
-    loaded = load(args)
+    loaded = parse_and_load(arguments, argv)
     if loaded is None:
         return 2
-    denoiser, paths = loaded
+    args, denoiser, paths = loaded
     pairs = []
     for path in tqdm(paths, desc="photos", unit="photo"):
         data = read_image(path)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from denoise.data.images import read_uint8
 from denoise.metrics import psnr, to_uint8
 from denoise.protocol import image_seed
-from denoise_lab.studies.common import command_line, load, parser, write_report
+from denoise_lab.studies.common import command_line, parse_and_load, parser, write_report
 
 PROG = "denoise_lab.studies.sigma_map"
 RAMP = (5.0, 50.0)  # sigma at the left and right edges, /255
@@ -38,11 +38,12 @@ def ramp_noise(clean: np.ndarray, sigma_map: np.ndarray, seed: int) -> np.ndarra
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser(f"python -m {PROG}", __doc__.splitlines()[0], "CBSD68", "results/sigma_map.md").parse_args(argv)
-    loaded = load(args)
+    loaded = parse_and_load(
+        parser(f"python -m {PROG}", __doc__.splitlines()[0], "CBSD68", "results/sigma_map.md"), argv
+    )
     if loaded is None:
         return 2
-    denoiser, paths = loaded
+    args, denoiser, paths = loaded
     with_map, single = [], []  # per image: PSNR with the map; PSNR per grid sigma
     for path in tqdm(paths, desc="images", unit="image"):
         clean8 = read_uint8(path)

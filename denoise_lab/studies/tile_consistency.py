@@ -19,7 +19,7 @@ from denoise.data.images import read_uint8
 from denoise.denoiser import Denoiser
 from denoise.protocol import image_seed, score_image
 from denoise.tiling import DEFAULT_OVERLAP, TILE_MULTIPLE
-from denoise_lab.studies.common import command_line, load, parser, write_report
+from denoise_lab.studies.common import command_line, parse_and_load, parser, write_report
 
 PROG = "denoise_lab.studies.tile_consistency"
 WHOLE = 1 << 16  # a tile longer than any image axis: one pass over the whole (padded) image
@@ -34,11 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser(f"python -m {PROG}", __doc__.splitlines()[0], "CBSD68", "results/tile_consistency.md")
     arguments.add_argument("--tiles", default="64,128,256", help="tile sizes, multiples of 32")
     arguments.add_argument("--sigma", type=float, default=25.0, help="noise level, /255")
-    args = arguments.parse_args(argv)
-    loaded = load(args)
+    loaded = parse_and_load(arguments, argv)
     if loaded is None:
         return 2
-    reference, paths = loaded
+    args, reference, paths = loaded
     try:
         tiles = [int(value) for value in args.tiles.split(",")]
         if any(tile < 2 * TILE_MULTIPLE or tile % TILE_MULTIPLE for tile in tiles):
