@@ -118,3 +118,23 @@ def test_compiled_training_steps_match_eager_and_keep_the_checkpoint_keys(photos
     assert sorted(saved) == sorted(f"net.{name}" for name in eager)  # no extra copy of the compiled network
     for name, value in module.net.state_dict().items():
         assert torch.allclose(value, eager[name], atol=1e-5), name
+
+
+def test_progress_lines_give_the_total_and_the_time_left():
+    from denoise.training.progress import duration, progress_line
+
+    assert duration(7500) == "2 h 05 min" and duration(420) == "7 min" and duration(40) == "40 s"
+    line = progress_line(step=150, last=250, first=50, elapsed=50.0)
+    assert line == "step 150 of 250 (50%), 2.00 steps/s, about 50 s left"
+    assert progress_line(150, 250, 50, 50.0, time_left=10.0).endswith("about 10 s left")  # max_time comes first
+    assert progress_line(50, 250, 50, 0.0).endswith("about unknown left")
+
+
+def test_a_run_prints_its_total_steps_and_progress(photos, tmp_path, capsys):
+    from denoise.training.progress import TrainingProgress
+
+    _fit(photos, tmp_path, False, 6, callbacks=[TrainingProgress(every=3)], max_time="00:01:00:00")
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("training", "step"))]
+    assert lines[0] == "training 6 steps: from step 0 to 6"
+    assert [line.split(",")[0] for line in lines[1:]] == ["step 3 of 6 (50%)", "step 6 of 6 (100%)"]
+    assert all("left" in line for line in lines[1:])
