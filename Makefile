@@ -69,7 +69,7 @@ ablation: install ## Compare designs at equal CPU training time (configs/ablatio
 export-checkpoint: install ## Export EXPERIMENT's last checkpoint to checkpoints/denoise-EXPERIMENT.pt (or CKPT=, EXPORT_TO=)
 	$(PYTHON) -m denoise.export $(CKPT) -o $(EXPORT_TO) $(EXPORT_ARGS)
 
-leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24 (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
+leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24, McMaster (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
 	$(PYTHON) -m denoise_lab.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
 
 forecast: install ## Training still needed to reach FFDNet at the rate gained so far (results/training/lineage.json, the leaderboard cache) -> results/forecast.{md,png}

@@ -24,7 +24,7 @@ from denoise_lab.leaderboard.report import UNRECORDED, summarise
 from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
 EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
-BENCHMARKS = {3: ("CBSD68", "Kodak24"), 1: ("BSD68", "Set12")}
+BENCHMARKS = {3: ("CBSD68", "Kodak24", "McMaster"), 1: ("BSD68", "Set12")}
 PEER = "ffdnet"
 NOISY = "noisy"  # the leaderboard's row of the noisy input itself: no rival to stand against
 TRAINER_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "trainer"  # `make train TRAINER=cpu|gpu`
@@ -34,7 +34,8 @@ LIMITS = [
     "correlated; on real photos the model runs blind with an estimated sigma (see `results/real_noise.png`), "
     "which is a best effort, not what it was trained for.",
     "Noise levels above 75/255 were never seen in training.",
-    "Trained on 432 natural photos (BSD); other content (text, medical, astronomy) is out of its distribution.",
+    "Trained on natural photographs (the training data above); other content (text, medical, astronomy) is out of "
+    "its distribution.",
 ]
 
 
@@ -265,6 +266,30 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     return "`" + "`, then `".join([f"make data DATA_MIRROR=../shared/datasets && {first}", *rest]) + "`"
 
 
+def augmentation(data: dict) -> str:
+    """The training data's colour jitter and downscaled copies, as a clause (empty when it had none)."""
+    parts = []
+    if data.get("downscales"):
+        scales = ", ".join(f"{factor:g}" for factor in data["downscales"])
+        parts.append(f"photos with a side of {data.get('downscale_min_side', '?')} px or more also at {scales} scale")
+    low, high = data.get("saturation") or (1.0, 1.0)
+    if data.get("saturation_p") and (low, high) != (1.0, 1.0):
+        parts.append(f"chroma scaled by [{low:g}, {high:g}] (p {data['saturation_p']:g})")
+    if data.get("hue_p"):
+        parts.append(f"hue rotated (p {data['hue_p']:g})")
+    if data.get("permute_p"):
+        parts.append(f"channels permuted (p {data['permute_p']:g})")
+    return "".join(f", {part}" for part in parts)
+
+
+def validation(data: dict) -> str:
+    """What the run validated on: images held out of its training sets, and/or its validation set."""
+    held = [f"{count} of {name}" for name, count in (data.get("holdout") or {}).items() if count]
+    parts = [f"images held out of training ({', '.join(held)})"] if held else []
+    parts += [data["val_set"]] if data.get("val_set") else []
+    return " and ".join(parts) or "not recorded"
+
+
 def card(path: Path, summary: dict) -> list[str]:
     """The card's section for one checkpoint file."""
     model, meta = load_checkpoint(path)
@@ -284,8 +309,8 @@ def card(path: Path, summary: dict) -> list[str]:
         f"{gmacs_per_megapixel(model, channels):.1f} GMACs per megapixel; {path.stat().st_size / 2**20:.1f} MB.",
         f"- Training data: {', '.join(data.get('train_sets', ['not recorded']))}"
         f"{' (grey versions)' if data.get('grey') else ''}, random {data.get('patch_size', '?')}x"
-        f"{data.get('patch_size', '?')} patches, {batches}, flips and rotations; "
-        f"validation on {data.get('val_set', 'not recorded')}{subset}.",
+        f"{data.get('patch_size', '?')} patches{' drawn by area' if data.get('sample_by_area') else ''}, "
+        f"{batches}, flips and rotations{augmentation(data)}; validation on {validation(data)}{subset}.",
         f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
         f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
         "the noise (residual learning).",

@@ -9,7 +9,7 @@ import pytest
 
 from denoise.data.__main__ import main as data_main
 from denoise.data.fetch import COMPLETE_MARKER, FetchError, fetch, is_present
-from denoise.data.registry import REGISTRY, ImageSet, get_set
+from denoise.data.registry import REGISTRY, Archive, ImageSet, get_set
 
 FILES = {"a.png": b"first image bytes" * 100, "b.png": b"second image" * 50, "c.png": b"third" * 10}
 
@@ -114,7 +114,7 @@ def test_no_network_and_no_mirror_says_what_to_do(tmp_path):
 def test_unrecorded_set_and_stale_folder_are_refused(tmp_path, server):
     _, url = server
     with pytest.raises(FetchError, match="not recorded"):
-        fetch(REGISTRY["DIV2K"], tmp_path, progress=False)
+        fetch(ImageSet("Unrecorded", "test", url, "test licence", "no files recorded"), tmp_path, progress=False)
     (tmp_path / "test" / "Tiny").mkdir(parents=True)
     with pytest.raises(FetchError, match="exists but was not fetched completely"):
         fetch(_image_set(url), tmp_path, progress=False)
@@ -136,7 +136,7 @@ def test_registry_names_sources_and_checksums():
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert data_main(["fetch", "DIV2K", "--root", str(tmp_path)]) == 2
+    assert data_main(["fetch", "NoSuchSet", "--root", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
@@ -145,3 +145,84 @@ def test_a_set_made_from_its_sources_is_copied_from_a_mirror_only(tmp_path):
     with pytest.raises(FetchError, match="no download address.*DATA_MIRROR"):
         fetch(made, tmp_path, progress=False)
     assert not (tmp_path / "train" / ".Made.partial").exists()  # refused before anything was written
+
+
+def _archive_set(url: str, images: int = 3, sha256: str | None = None, inner: str = "Big/HR") -> ImageSet:
+    return ImageSet("Big", "train", url, "test licence", "an archive set", archive=Archive(url, inner, images, sha256))
+
+
+def _zip(path, names=("a.png", "b.png", "c.jpg")):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name in names:
+            bundle.writestr(f"Big/HR/{name}", b"pixels of " + name.encode())
+        bundle.writestr("Big/README.txt", "not an image")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_archive_set_is_downloaded_verified_and_unpacked(tmp_path, server, capsys):
+    served, url = server
+    digest = _zip(served / "big.zip")
+    folder = fetch(_archive_set(f"{url}/big.zip", sha256=digest), tmp_path, progress=False)
+    assert sorted(path.name for path in folder.iterdir()) == [COMPLETE_MARKER, "a.png", "b.png", "c.jpg"]
+    assert digest in (folder / COMPLETE_MARKER).read_text() and "warning" not in capsys.readouterr().err
+
+
+def test_an_archive_without_a_recorded_checksum_says_so(tmp_path, server, capsys):
+    served, url = server
+    digest = _zip(served / "big.zip")
+    fetch(_archive_set(f"{url}/big.zip"), tmp_path, progress=False)
+    err = capsys.readouterr().err
+    assert "could not be verified" in err and digest in err
+
+
+def test_a_tar_archive_and_its_checks(tmp_path, server):
+    import tarfile
+
+    served, url = server
+    source = tmp_path / "src" / "Big" / "HR"
+    source.mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (source / name).write_bytes(b"x" * 10)
+    with tarfile.open(served / "big.tar.gz", "w:gz") as bundle:
+        bundle.add(tmp_path / "src" / "Big", arcname="Big")
+    with pytest.raises(FetchError, match="2 images, expected 3"):
+        fetch(_archive_set(f"{url}/big.tar.gz"), tmp_path / "one", progress=False)
+    with pytest.raises(FetchError, match="has no folder Big/LR"):
+        fetch(_archive_set(f"{url}/big.tar.gz", inner="Big/LR"), tmp_path / "two", progress=False)
+    assert fetch(_archive_set(f"{url}/big.tar.gz", images=2), tmp_path / "three", progress=False).is_dir()
+
+
+def test_a_damaged_or_wrong_archive_never_counts(tmp_path, server):
+    served, url = server
+    _zip(served / "big.zip")
+    with pytest.raises(FetchError, match="checksum mismatch"):
+        fetch(_archive_set(f"{url}/big.zip", sha256="0" * 64), tmp_path, progress=False)
+    (served / "bad.zip").write_bytes(b"PK not really a zip")
+    with pytest.raises(FetchError, match="damaged or incomplete"):
+        fetch(_archive_set(f"{url}/bad.zip"), tmp_path, progress=False)
+    assert not is_present(_archive_set(f"{url}/big.zip"), tmp_path)
+
+
+def test_a_rar_archive_needs_bsdtar(tmp_path, server, monkeypatch):
+    served, url = server
+    (served / "big.rar").write_bytes(b"Rar!")
+    monkeypatch.setattr("denoise.data.fetch.shutil.which", lambda name: None)
+    with pytest.raises(FetchError, match="apt-get install libarchive-tools"):
+        fetch(_archive_set(f"{url}/big.rar"), tmp_path, progress=False)
+
+
+def test_an_archive_set_copies_from_a_mirror(tmp_path):
+    mirror = tmp_path / "mirror" / "train" / "Big"
+    mirror.mkdir(parents=True)
+    for name in ("a.png", "b.png", "c.png"):
+        (mirror / name).write_bytes(b"x")
+    folder = fetch(_archive_set("http://127.0.0.1:9/closed.zip"), tmp_path / "data", tmp_path / "mirror", False)
+    assert len(list(folder.glob("*.png"))) == 3
+
+
+def test_the_large_photo_sets_are_registered_by_their_official_archives():
+    for name, images in (("DIV2K", 800), ("Flickr2K", 2650), ("WaterlooExploration", 4744)):
+        archive = REGISTRY[name].archive
+        assert archive is not None and archive.images == images and archive.url.startswith("http")

@@ -3,6 +3,10 @@
 Every file is checked against its recorded SHA-256. Files land in a hidden ``.NAME.partial`` folder first;
 only when all of them are verified is it renamed to ``<split>/NAME`` with a ``.complete`` marker, so an
 interrupted or corrupted fetch never counts as present (and a later fetch resumes where it stopped).
+
+A set published as one archive (:class:`~denoise.data.registry.Archive`) is downloaded whole, checked against
+its SHA-256 where one is recorded (otherwise the fetch says it could not verify it and prints the checksum it
+got), unpacked (zip and tar with the standard library, RAR with ``bsdtar``), and its images counted.
 """
 
 from __future__ import annotations
@@ -11,12 +15,17 @@ import hashlib
 import http.client
 import os
 import shutil
+import subprocess
+import sys
+import tarfile
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from tqdm import tqdm
 
+from denoise.data.images import IMAGE_SUFFIXES
 from denoise.data.registry import ImageSet
 
 COMPLETE_MARKER = ".complete"
@@ -41,11 +50,15 @@ def is_present(image_set: ImageSet, root: Path) -> bool:
     return (root / image_set.folder / COMPLETE_MARKER).is_file()
 
 
-def _download(url: str, destination: Path) -> None:
+def _download(url: str, destination: Path, progress: bool = False) -> None:
     temporary = destination.with_name(destination.name + ".download")
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, temporary.open("wb") as stream:
-            shutil.copyfileobj(response, stream, CHUNK_BYTES)
+            size = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=size, unit="B", unit_scale=True, desc=destination.name, disable=not progress) as bar:
+                for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
+                    stream.write(chunk)
+                    bar.update(len(chunk))
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         temporary.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)
@@ -75,6 +88,8 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
     target = root / image_set.folder
     if is_present(image_set, root):
         return target
+    if image_set.archive is not None:
+        return _fetch_archive(image_set, root, mirror, progress)
     if not image_set.files:
         raise FetchError(
             f"{image_set.name}: its files are not recorded, so it cannot be fetched and verified; put its images in "
@@ -109,5 +124,87 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
             _download(url, destination)
             _verify(destination, expected, url)
     (partial / COMPLETE_MARKER).write_text("every file verified against its SHA-256\n")
+    os.replace(partial, target)
+    return target
+
+
+def _images_below(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    """Unpack a zip, tar[.gz|.bz2|.xz] or RAR archive into ``into`` (no member may land outside it)."""
+    name = archive.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as bundle:
+                for member in bundle.namelist():
+                    if Path(member).is_absolute() or ".." in Path(member).parts:
+                        raise FetchError(f"{archive.name}: member {member} would land outside the data folder")
+                bundle.extractall(into)
+        elif ".tar" in name or name.endswith(".tgz"):
+            with tarfile.open(archive) as bundle:
+                bundle.extractall(into, filter="data")  # refuses absolute paths, .. and links out
+        elif name.endswith(".rar"):
+            if shutil.which("bsdtar") is None:
+                raise FetchError(
+                    f"{archive.name} is a RAR archive: install bsdtar (Debian: apt-get install libarchive-tools) "
+                    "and fetch again, or unpack it yourself into the set's folder"
+                )
+            subprocess.run(["bsdtar", "-xf", str(archive), "-C", str(into)], check=True, capture_output=True)
+        else:
+            raise FetchError(f"{archive.name}: unknown archive type (zip, tar or rar)")
+    except (zipfile.BadZipFile, tarfile.TarError, subprocess.CalledProcessError, EOFError) as error:
+        raise FetchError(f"{archive.name} is damaged or incomplete ({error}); delete it and fetch again") from None
+
+
+def _fetch_archive(image_set: ImageSet, root: Path, mirror: Path | None, progress: bool) -> Path:
+    """Download (or copy from a mirror), verify where possible and unpack an archive set's images."""
+    spec, target = image_set.archive, root / image_set.folder
+    if target.exists():
+        raise FetchError(f"{target} exists but was not fetched completely; move it away (or delete it) and fetch again")
+    partial = target.with_name(f".{image_set.name}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    if mirror is not None:  # a mirror holds the set unpacked, laid out as the data folder
+        source = mirror / image_set.folder
+        images = _images_below(source) if source.is_dir() else []
+        if not images:
+            raise FetchError(f"mirror folder {source} holds no images of {image_set.name}; check DATA_MIRROR")
+        for path in tqdm(images, desc=image_set.name, unit="file", disable=not progress):
+            shutil.copyfile(path, partial / path.name)
+        note = f"copied from the mirror {source}"
+    else:
+        archive = partial / spec.url.rsplit("/", 1)[-1]
+        if not archive.is_file():  # an archive left by an interrupted unpacking is used again
+            _download(spec.url, archive, progress)
+        digest = sha256(archive)
+        if spec.sha256 is not None and digest != spec.sha256:
+            archive.unlink()
+            raise FetchError(
+                f"{spec.url}: checksum mismatch (SHA-256 {digest[:12]}..., expected {spec.sha256[:12]}...)"
+            )
+        if spec.sha256 is None:
+            print(
+                f"warning: {image_set.name}: no checksum is recorded for {archive.name}, so it could not be verified; "
+                f"its SHA-256 is {digest}",
+                file=sys.stderr,
+            )
+        unpacked = partial / ".unpacked"
+        shutil.rmtree(unpacked, ignore_errors=True)
+        _unpack(archive, unpacked)
+        inner = unpacked / spec.inner
+        if not inner.is_dir():
+            raise FetchError(f"{archive.name} has no folder {spec.inner}: not the archive {image_set.name} expects")
+        for path in _images_below(inner):
+            os.replace(path, partial / path.name)
+        shutil.rmtree(unpacked)
+        archive.unlink()
+        note = f"unpacked from {spec.url}, SHA-256 {digest}" + ("" if spec.sha256 else " (no recorded checksum)")
+    count = len(_images_below(partial))
+    if count != spec.images:
+        raise FetchError(
+            f"{image_set.name}: {count} images, expected {spec.images}; the download or mirror is incomplete"
+        )
+    (partial / COMPLETE_MARKER).write_text(note + "\n")
     os.replace(partial, target)
     return target

@@ -5,6 +5,8 @@ with their SHA-256 in ``checksums.json`` beside this module, recorded from the p
 mirrored file must match it. Sets whose files are not recorded yet (DIV2K's archive) cannot be fetched: put
 their images in the folder yourself, or pass any folder path where a set name is accepted. A set with no
 ``base_url`` (Wallpapers25, whose files were made from its sources by downscaling) is copied from a mirror only.
+Large training sets published as one archive (DIV2K, Flickr2K, the Waterloo Exploration Database) carry an
+:class:`Archive`: the fetch downloads and unpacks it, verified when its checksum is recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +25,24 @@ _BSDS_LICENCE = "Berkeley Segmentation Dataset: free for non-commercial research
 
 
 @dataclass(frozen=True)
+class Archive:
+    """A set published as one archive file.
+
+    Attributes:
+        url: the official download address of the archive (.zip, .tar[.gz] or .rar).
+        inner: the folder inside the archive that holds the images.
+        images: how many images it holds (checked after unpacking).
+        sha256: the archive's SHA-256 when recorded; without it the download cannot be verified, and the
+            fetch says so and prints the checksum it got.
+    """
+
+    url: str
+    inner: str
+    images: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class ImageSet:
     """A named image set."""
 
@@ -33,6 +53,7 @@ class ImageSet:
     description: str
     grey: bool = False
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
+    archive: Archive | None = None  # set for sets published as one archive
 
     @property
     def folder(self) -> str:
@@ -70,12 +91,33 @@ REGISTRY: Registry[ImageSet] = Registry(
                 "animals, textiles; far more saturated than BSD. From Debian's lomiri-wallpapers-16.04/-20.04 "
                 "(20.04.0-2) and lxqt-themes (1.2.0-1, github.com/lxqt/lxqt-themes wallpapers/); mirror only",
             ),
-            _set(
+            ImageSet(
                 "DIV2K",
                 "train",
                 "https://data.vision.ee.ethz.ch/cvl/DIV2K",
                 "DIV2K: academic research use only",
-                "800 2K-resolution training images (optional, large; archive DIV2K_train_HR.zip, not checksummed)",
+                "800 2K-resolution photographs (NTIRE 2017), about 3.5 GB",
+                archive=Archive("https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip", "DIV2K_train_HR", 800),
+            ),
+            ImageSet(
+                "Flickr2K",
+                "train",
+                "https://cv.snu.ac.kr/research/EDSR",
+                "Flickr photographs collected for EDSR (Lim et al. 2017): research use, each under its owner's terms",
+                "2650 2K-resolution photographs, about 20 GB",
+                archive=Archive("https://cv.snu.ac.kr/research/EDSR/Flickr2K.tar", "Flickr2K/Flickr2K_HR", 2650),
+            ),
+            ImageSet(
+                "WaterlooExploration",
+                "train",
+                "https://ece.uwaterloo.ca/~k29ma/exploration/",
+                "Waterloo Exploration Database (Ma et al. 2017): research purposes",
+                "4744 pristine natural photographs (FFDNet trained on them too); a RAR archive, unpacked with bsdtar",
+                archive=Archive(
+                    "http://ivc.uwaterloo.ca/database/WaterlooExploration/exploration_database_and_code.rar",
+                    "exploration_database_and_code/pristine_images",
+                    4744,
+                ),
             ),
             _set(
                 "CBSD68", "test", f"{_FFDNET}/CBSD68", _BSDS_LICENCE, "68 colour BSD images, the colour AWGN benchmark"

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.leaderboard", description=__doc__.splitlines()[0])
     parser.add_argument("--methods", help=f"comma-separated, of {', '.join(builtin_methods())} (default: all)")
     parser.add_argument("--checkpoints", nargs="*", type=Path, default=[], help="extra checkpoints to rank")
-    parser.add_argument("--datasets", default="CBSD68,Kodak24,BSD68,Set12", help="registered names or folders")
+    parser.add_argument("--datasets", default="CBSD68,Kodak24,McMaster,BSD68,Set12", help="registered names or folders")
     parser.add_argument("--sigmas", default="15,25,50", help="noise levels, /255")
     parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
