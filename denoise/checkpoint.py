@@ -21,11 +21,12 @@ import torch
 from torch import nn
 
 from denoise.models import create_model
+from denoise.models.registry import PRETRAINED
 from denoise.utils.files import atomic_write_bytes
 
 FORMAT = "denoise-checkpoint/1"
 # Shipped default checkpoints, by image channels (trained with `make train`; see checkpoints/README.md).
-DEFAULT_CHECKPOINTS = {3: "denoise-colour.pt", 1: "denoise-grey.pt"}
+DEFAULT_CHECKPOINTS = {entry.channels: entry.file for entry in PRETRAINED.values()}
 
 
 class CheckpointError(ValueError):
@@ -47,6 +48,18 @@ def default_checkpoints() -> dict[int, Path]:
             "`make train`) or use --method bilateral"
         )
     return found
+
+
+def load_pretrained(name: str, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """The shipped network ``name`` (see ``PRETRAINED``) with its weights, and its metadata."""
+    entry = PRETRAINED.get(name)
+    path = checkpoint_dir() / entry.file
+    if not path.is_file():
+        raise CheckpointError(f"{name}: {path} is missing; restore checkpoints/ from the repository")
+    model, metadata = load_checkpoint(path, device)
+    if model.model_config.get("name") != entry.model:
+        raise CheckpointError(f"{path} holds a {model.model_config.get('name')} network, not {entry.model}")
+    return model, metadata
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, **metadata: Any) -> None:

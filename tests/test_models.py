@@ -145,3 +145,16 @@ def test_unet_blocks_per_level_deepens_every_level_and_keeps_one_block_names():
     assert two(noisy, 0.1).shape == noisy.shape
     with pytest.raises(ValueError, match="at least one block"):
         create_model("unet", widths=(8, 16), blocks_per_level=0)
+
+
+def test_the_shipped_weights_are_found_by_name_beside_their_architectures():
+    from denoise.checkpoint import DEFAULT_CHECKPOINTS, load_pretrained
+    from denoise.models.registry import PRETRAINED
+
+    assert DEFAULT_CHECKPOINTS == {3: "denoise-colour.pt", 1: "denoise-grey.pt"}
+    for name, entry in PRETRAINED.items():
+        assert entry.model in list_models()
+        model, metadata = load_pretrained(name)
+        assert model.channels == entry.channels and metadata.get("global_step")
+    with pytest.raises(ValueError, match="unknown pretrained model 'denoise-sepia'"):
+        load_pretrained("denoise-sepia")

@@ -1,8 +1,13 @@
-"""One registry of denoising networks: ``@register_model(name)``, ``create_model``, ``list_models``."""
+"""The networks and their trained weights, found in one place (timm's idea).
+
+``@register_model(name)``, ``create_model`` and ``list_models`` for the architectures; ``PRETRAINED`` for the
+weights that ship with the project, each naming its file, its architecture and the images it denoises.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
@@ -10,6 +15,25 @@ from torch import nn
 from denoise.utils.registry import Registry
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """Shipped weights: ``file`` in the checkpoint folder holds a network of registered ``model``."""
+
+    file: str
+    model: str
+    channels: int  # the images it denoises: 1 grey, 3 colour
+    summary: str
+
+
+PRETRAINED: Registry[Pretrained] = Registry(
+    "pretrained model",
+    {
+        "denoise-colour": Pretrained("denoise-colour.pt", "unet", 3, "colour photos, white Gaussian noise"),
+        "denoise-grey": Pretrained("denoise-grey.pt", "unet", 1, "grey photos, white Gaussian noise"),
+    },
+)
 
 
 def register_model(name: str) -> Callable[[type], type]:
