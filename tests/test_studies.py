@@ -128,3 +128,25 @@ def test_a_model_blind_to_tiling_shows_no_difference(folders, tmp_path):
     assert tile_consistency.main([*args, "--tiles", "64,96"]) == 0
     assert [values[2] for values in _rows(out).values()] == ["0.00", "+0.00", "+0.00"]
     assert tile_consistency.main([*args, "--tiles", "48"]) == 2  # not a multiple of 32
+
+
+def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, monkeypatch):
+    import yaml
+
+    from denoise_lab.heldout import main as heldout_main
+
+    for folder, count in (("setA", 3), ("setB", 2)):
+        for index in range(count):
+            write_image(tmp_path / folder / f"{index}.png", ImageData(np.round(photo(64, 96) * 255).astype(np.uint8)))
+    config = tmp_path / "data.yaml"
+    data = {"train_sets": [str(tmp_path / "setA"), str(tmp_path / "setB")], "val_set": None, "val_crop": 48,
+            "holdout": {str(tmp_path / "setA"): 1, str(tmp_path / "setB"): 1}, "val_sigmas": [25.0]}  # fmt: skip
+    config.write_text(yaml.safe_dump({"data": data}))
+    checkpoint = random_checkpoint(tmp_path / "random.pt")
+    out = tmp_path / "heldout.md"
+    assert heldout_main([str(checkpoint), "--config", str(config), "--out", str(out)]) == 0
+    table = out.read_text()
+    assert f"1 of {tmp_path / 'setA'}, 1 of {tmp_path / 'setB'}, central 48 x 48 crops" in table
+    row = next(line for line in table.splitlines() if line.startswith(f"| {checkpoint}"))
+    assert len(row.split("|")) == 2 + 2 + 2  # the name, two set columns at one sigma, the mean
+    assert heldout_main([str(tmp_path / "missing.pt"), "--config", str(config), "--out", str(out)]) == 2
