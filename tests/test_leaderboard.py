@@ -45,7 +45,7 @@ def test_rows_reports_and_best_in_bold(sets, tmp_path, no_shipped, capsys):
             "noisy,bilateral",
             "--datasets",
             f"{sets / 'colour'},{sets / 'grey'}",
-            "--sigmas",
+            "--sigmas255",
             "15,50",
             "--out",
             str(out),
@@ -65,20 +65,20 @@ def test_rows_reports_and_best_in_bold(sets, tmp_path, no_shipped, capsys):
 
 def test_rerun_computes_only_what_is_new(sets, tmp_path, no_shipped, monkeypatch):
     out = tmp_path / "results"
-    args = ["--methods", "noisy", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    args = ["--methods", "noisy", "--datasets", str(sets / "colour"), "--sigmas255", "25", "--out", str(out)]
     assert main(args) == 0
     calls = []
     real = runner.score_image
     monkeypatch.setattr(runner, "score_image", lambda *a: calls.append(a) or real(*a))
     assert main(args) == 0
     assert calls == []  # everything came from the cache
-    assert main([*args[:-4], "--sigmas", "25,35", "--out", str(out)]) == 0
+    assert main([*args[:-4], "--sigmas255", "25,35", "--out", str(out)]) == 0
     assert len(calls) == 3  # only the new sigma, once per image
 
 
 def test_cached_only_reports_partial_methods_honestly(sets, tmp_path, no_shipped):
     out = tmp_path / "results"
-    base = ["--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    base = ["--datasets", str(sets / "colour"), "--sigmas255", "25", "--out", str(out)]
     assert main(["--methods", "noisy,bilateral", *base]) == 0
     assert main(["--methods", "noisy", *base, "--quick"]) == 0  # nothing new
     assert main(["--methods", "nlm", *base, "--quick"]) == 0  # nlm on 2 of the 3 images only
@@ -87,9 +87,10 @@ def test_cached_only_reports_partial_methods_honestly(sets, tmp_path, no_shipped
     assert "| nlm (only 2/3 images) |" in markdown
     assert "| bilateral | **" in markdown  # a partial method is never marked best
     # noisy at sigma 25 and 35, bilateral (better, but computed) at 25 only: the complete row is listed first
-    assert main(["--methods", "noisy", *base[:-4], "--sigmas", "35", "--out", str(out)]) == 0
+    assert main(["--methods", "noisy", *base[:-4], "--sigmas255", "35", "--out", str(out)]) == 0
     assert (
-        main(["--methods", "noisy,bilateral", *base[:-4], "--sigmas", "25,35", "--out", str(out), "--cached-only"]) == 0
+        main(["--methods", "noisy,bilateral", *base[:-4], "--sigmas255", "25,35", "--out", str(out), "--cached-only"])
+        == 0
     )
     rows = [line for line in (out / "leaderboard.md").read_text().splitlines() if line.startswith("| ")][1:]
     assert rows[0].startswith("| noisy") and rows[1].startswith("| bilateral") and "| - |" in rows[1]
@@ -105,7 +106,7 @@ def test_checkpoints_are_ranked_on_their_own_channel_count(sets, tmp_path, no_sh
                 "noisy",
                 "--datasets",
                 f"{sets / 'colour'},{sets / 'grey'}",
-                "--sigmas",
+                "--sigmas255",
                 "25",
                 "--out",
                 str(out),
@@ -128,7 +129,7 @@ def test_checkpoints_are_ranked_on_their_own_channel_count(sets, tmp_path, no_sh
 
 def test_prune_cache_drops_only_superseded_versions(sets, tmp_path, no_shipped, monkeypatch):
     out = tmp_path / "results"
-    base = ["--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out), "--quick"]
+    base = ["--datasets", str(sets / "colour"), "--sigmas255", "25", "--out", str(out), "--quick"]
     random_checkpoint(no_shipped / "tiny-colour.pt", channels=3, seed=0)
     assert main(["--methods", "noisy,bilateral", *base]) == 0
     old = ResultCache(out / "leaderboard_cache.jsonl").rows
@@ -150,7 +151,7 @@ def test_prune_cache_drops_only_superseded_versions(sets, tmp_path, no_shipped, 
 
 def test_times_taken_on_another_machine_are_marked_and_retime_takes_them_here(sets, tmp_path, no_shipped, monkeypatch):
     out = tmp_path / "results"
-    base = ["--methods", "noisy,bilateral", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    base = ["--methods", "noisy,bilateral", "--datasets", str(sets / "colour"), "--sigmas255", "25", "--out", str(out)]
     assert main(base) == 0
     here = machine_description()
     assert {row["machine"] for row in _read_csv(out / "leaderboard.csv")} == {here}
@@ -180,7 +181,7 @@ def test_recompute_times_every_row_again_in_one_run_and_leaves_one_line_per_row(
     sets, tmp_path, no_shipped, monkeypatch
 ):
     out = tmp_path / "results"
-    base = ["--methods", "noisy,bilateral", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)]
+    base = ["--methods", "noisy,bilateral", "--datasets", str(sets / "colour"), "--sigmas255", "25", "--out", str(out)]
     assert main(base) == 0
     first = ResultCache(out / "leaderboard_cache.jsonl").rows
     calls = []
@@ -207,7 +208,9 @@ def test_cpu_name_tells_generations_apart_by_family_and_model():
 def test_missing_peer_is_reported_as_skipped(sets, tmp_path, no_shipped, monkeypatch):
     monkeypatch.setattr(methods_module, "peer_unavailable", lambda name: "package 'bm3d' not installed")
     out = tmp_path / "results"
-    assert main(["--methods", "bm3d,noisy", "--datasets", str(sets / "grey"), "--sigmas", "25", "--out", str(out)]) == 0
+    assert (
+        main(["--methods", "bm3d,noisy", "--datasets", str(sets / "grey"), "--sigmas255", "25", "--out", str(out)]) == 0
+    )
     assert "bm3d: skipped (package 'bm3d' not installed)" in (out / "leaderboard.md").read_text()
 
 
@@ -215,7 +218,7 @@ def test_missing_peer_is_reported_as_skipped(sets, tmp_path, no_shipped, monkeyp
 def test_ffdnet_adapter_denoises(sets, tmp_path, no_shipped):
     out = tmp_path / "results"
     assert (
-        main(["--methods", "noisy,ffdnet", "--datasets", str(sets / "colour"), "--sigmas", "25", "--out", str(out)])
+        main(["--methods", "noisy,ffdnet", "--datasets", str(sets / "colour"), "--sigmas255", "25", "--out", str(out)])
         == 0
     )
     rows = _read_csv(out / "leaderboard.csv")

@@ -51,7 +51,7 @@ def test_ramp_map_and_noise():
 
 def test_blind_study_reports_true_and_estimated_sigma(folders, shipped, tmp_path, capsys):
     out = tmp_path / "blind.md"
-    assert blind.main(["--dataset", str(folders / "colour"), "--sigmas", "15,50", "--out", str(out)]) == 0
+    assert blind.main(["--dataset", str(folders / "colour"), "--sigmas255", "15,50", "--out", str(out)]) == 0
     rows = _table(out)
     assert [row.split("|")[1].strip() for row in rows] == ["15", "50"]
     for row, sigma in zip(rows, (15, 50), strict=True):

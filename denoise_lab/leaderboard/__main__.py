@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", help=f"comma-separated, of {', '.join(builtin_methods())} (default: all)")
     parser.add_argument("--checkpoints", nargs="*", type=Path, default=[], help="extra checkpoints to rank")
     parser.add_argument("--datasets", default="CBSD68,Kodak24,McMaster,BSD68,Set12", help="registered names or folders")
-    parser.add_argument("--sigmas", default="15,25,50", help="noise levels, /255")
+    parser.add_argument("--sigmas255", default="15,25,50", help="noise levels in 8-bit units (/255)")
     parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_IMAGES} images of each set")
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     try:
-        sigmas = [float(value) for value in args.sigmas.split(",")]
+        sigmas = [float(value) for value in args.sigmas255.split(",")]
         names = args.methods.split(",") if args.methods else None
         methods = resolve_methods(names, args.checkpoints)
         benchmarks = [resolve_benchmark(name) for name in args.datasets.split(",")]

@@ -22,12 +22,12 @@ PROG = "denoise_lab.studies.blind"
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser(f"python -m {PROG}", __doc__.splitlines()[0], "CBSD68", "results/blind.md")
-    arguments.add_argument("--sigmas", default="15,25,50", help="noise levels, /255")
+    arguments.add_argument("--sigmas255", default="15,25,50", help="noise levels in 8-bit units (/255)")
     loaded = parse_and_load(arguments, argv)
     if loaded is None:
         return 2
     args, denoiser, paths = loaded
-    sigmas = [float(value) for value in args.sigmas.split(",")]
+    sigmas = [float(value) for value in args.sigmas255.split(",")]
     true_psnr = {sigma: [] for sigma in sigmas}
     blind_psnr = {sigma: [] for sigma in sigmas}
     estimates = {sigma: [] for sigma in sigmas}

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m denoise_lab.studies.noise_estimation", description="estimator accuracy"
     )
     parser.add_argument("--dataset", default="CBSD68", help="registered set name or folder")
-    parser.add_argument("--sigmas", default="5,15,25,50", help="true noise levels, /255")
+    parser.add_argument("--sigmas255", default="5,15,25,50", help="true noise levels in 8-bit units (/255)")
     parser.add_argument("--out", type=Path, default=Path("results/noise_estimation.md"))
     args = parser.parse_args(argv)
     try:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    sigmas = [float(value) for value in args.sigmas.split(",")]
+    sigmas = [float(value) for value in args.sigmas255.split(",")]
     estimators = {
         "PCA, weak-texture patches (ours)": estimate_sigma,
         "wavelet MAD (scikit-image)": lambda image: float(np.mean(wavelet_mad_sigma(image, channel_axis=-1))),

@@ -33,7 +33,7 @@ def tile_overlap(tile: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     arguments = parser(f"python -m {PROG}", __doc__.splitlines()[0], "CBSD68", "results/tile_consistency.md")
     arguments.add_argument("--tiles", default="64,128,256", help="tile sizes, multiples of 32")
-    arguments.add_argument("--sigma", type=float, default=25.0, help="noise level, /255")
+    arguments.add_argument("--sigma255", type=float, default=25.0, help="noise level in 8-bit units (/255)")
     loaded = parse_and_load(arguments, argv)
     if loaded is None:
         return 2
@@ -53,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     for path in tqdm(paths, desc="images", unit="image"):
         clean8 = read_uint8(path)
         for tile, denoiser in denoisers.items():
-            scores[tile].append(score_image(denoiser, clean8, args.sigma, image_seed(path)).psnr)
+            scores[tile].append(score_image(denoiser, clean8, args.sigma255, image_seed(path)).psnr)
     whole = float(np.mean(scores[WHOLE]))
     steps = f" (step {load_checkpoint(args.checkpoint)[1].get('global_step')})" if args.checkpoint else ""
     lines = [
         f"Made by `{command_line(PROG, argv)}` with {reference.name}{steps}: {len(paths)} images of {args.dataset} at "
-        f"sigma {args.sigma:g}/255, noise added under the protocol. Mean PSNR in dB.",
+        f"sigma {args.sigma255:g}/255, noise added under the protocol. Mean PSNR in dB.",
         "",
         "| pass | overlap | PSNR | vs whole image |",
         "|---|---:|---:|---:|",
