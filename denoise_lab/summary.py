@@ -8,8 +8,11 @@ leaderboard has not computed for every sigma says so. The full tables are in ``d
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+
+import yaml
 
 from denoise.utils.files import atomic_write_text
 from denoise_lab.leaderboard.report import summarise
@@ -29,7 +32,33 @@ def cell(stats: dict | None) -> str:
     return f"{mean:.2f} ({stats['s_per_mp']:.2f} s/MP)"
 
 
-def render(rows: list[dict]) -> str:
+def cpu_steps_per_second(throughput: Path) -> float | None:
+    """The CPU config's training speed (its NCHW float32 row) from ``make bench-train``'s table, if measured."""
+    if not throughput.is_file():
+        return None
+    match = re.search(r"^\| NCHW \| [^|]+ \| \d+ \| ([\d.]+) \|", throughput.read_text(), re.M)
+    return float(match[1]) if match else None
+
+
+def training_time(results: Path, long_config: Path) -> str:
+    """How long a from-scratch ``make train`` takes on this CPU at the measured speed; what is known of a GPU."""
+    steps = (yaml.safe_load(long_config.read_text()) or {}).get("trainer", {}).get("max_steps")
+    rate = cpu_steps_per_second(results / "train_throughput_cpu.md")
+    gpu = results / "train_throughput_gpu.md"
+    gpu_rate = cpu_steps_per_second(gpu) if gpu.is_file() else None
+    if not steps or rate is None:
+        return "Training time: not measured yet (`make bench-train`)."
+    text = (
+        f"A from-scratch `make train` ({steps} steps of 16 patches of 128 x 128) takes about "
+        f"{steps / rate / 3600:.0f} h on 2 CPU cores at the {rate:.2f} steps/s `make bench-train` measured "
+        "(`results/train_throughput_cpu.md`); "
+    )
+    if gpu_rate is None:
+        return text + "on a GPU it has not been timed yet (`make bench-train TRAINER=gpu`)."
+    return text + f"on a GPU at {gpu_rate:.2f} steps/s about {steps / gpu_rate / 3600:.1f} h."
+
+
+def render(rows: list[dict], training: str = "") -> str:
     summary = summarise(rows)
     header = ["set", "ours (shipped)", *(label for _, label in PEERS)]
     lines = [
@@ -45,19 +74,22 @@ def render(rows: list[dict]) -> str:
             continue
         cells = [cell(methods.get(ours)), *(cell(methods.get(method)) for method, _ in PEERS)]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    if training:
+        lines += ["", training]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.summary", description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results"), help="folder with leaderboard.csv")
+    parser.add_argument("--long-config", type=Path, default=Path("configs/trainer/long.yaml"), help="max_steps")
     args = parser.parse_args(argv)
     source = args.results / "leaderboard.csv"
     if not source.is_file():
         print(f"error: {source} does not exist: run `make leaderboard` first", file=sys.stderr)
         return 2
     out = args.results / "summary.md"
-    atomic_write_text(out, render(read_rows(source)))
+    atomic_write_text(out, render(read_rows(source), training_time(args.results, args.long_config)))
     print(f"wrote {out}")
     return 0
 

@@ -53,3 +53,22 @@ def test_configurations_cover_every_model_and_encoding():
         (name, encoding) for name in ("unet", "convnext_unet") for encoding in ("space_to_depth", "dct", "haar")
     }
     assert {c.get("downsample") for c in configs if c["name"] == "unet"} == {"maxpool", "strided", "haar"}
+
+
+def test_the_summary_averages_sigmas_and_says_how_long_training_takes(tmp_path):
+    from denoise_lab.summary import render, training_time
+
+    rows = [
+        {"method": method, "dataset": "CBSD68", "image": "a.png", "sigma": sigma, "psnr": psnr, "ssim": 0.9,
+         "seconds": 1.0, "megapixels": 2.0}
+        for method, base in (("denoise-colour", 30.0), ("ffdnet", 31.0))
+        for sigma, psnr in ((15.0, base + 3), (25.0, base), (50.0, base - 3))
+    ]  # fmt: skip
+    rows = [row for row in rows if not (row["method"] == "ffdnet" and row["sigma"] == 50.0)]
+    table = render(rows)
+    assert "| CBSD68 | 30.00 (0.50 s/MP) | - | - | - |" in table  # FFDNet lacks sigma 50: no mean
+    (tmp_path / "train_throughput_cpu.md").write_text("| NCHW | 16 x 128^2 | 20 | 0.50 | 0.4-0.6 | 0.1 | - |\n")
+    config = tmp_path / "long.yaml"
+    config.write_text("trainer:\n  max_steps: 36000\n")
+    assert "takes about 20 h on 2 CPU cores at the 0.50 steps/s" in training_time(tmp_path, config)
+    assert "not been timed yet" in training_time(tmp_path, config)
