@@ -30,7 +30,9 @@ LEADERBOARD_ARGS ?=
 # (python -m denoise_lab.throughput -h)
 THROUGHPUT_ARGS ?=
 
-.PHONY: help install install-peers data train validate ablation studies export-checkpoint leaderboard forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
+APP_ARGS ?=
+
+.PHONY: app help install install-peers data train validate ablation studies export-checkpoint leaderboard forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(DATA_DIR)|$(DATA_DIR)|g' | \
@@ -74,6 +76,9 @@ leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24, McMa
 
 forecast: install ## Training still needed to reach FFDNet at the rate gained so far (results/training/lineage.json, the leaderboard cache) -> results/forecast.{md,png}
 	$(PYTHON) -m denoise_lab.forecast && $(MAKE) docs
+
+app: install ## Start the local web app on http://127.0.0.1:7860/ (APP_ARGS="--port N")
+	$(PYTHON) -m denoise.app.server $(APP_ARGS)
 
 demo: install ## Denoise a sample photo through the CLI -> demo/side_by_side.png (noisy | denoised | clean)
 	$(PYTHON) -m denoise.demo

@@ -36,6 +36,7 @@ PRODUCT_COMMANDS = {
     "export": Command("denoise.export:main", "export a checkpoint: a light .pt for inference, or .onnx"),
     "data": Command("denoise.data.__main__:main", "list the registered image sets, or fetch them (--mirror DIR)"),
     "demo": Command("denoise.demo:main", "denoise a sample photo and write noisy | denoised | clean"),
+    "app": Command("denoise.app.server:main", "a local web page: drop photos, compare, download (127.0.0.1)"),
 }
 
 

@@ -18,6 +18,7 @@ import glob
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -154,30 +155,66 @@ def read_sigma_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return values
 
 
-def noise_level(denoiser: Denoiser, noisy: np.ndarray, source: Path, args, given: NoiseLevel | None) -> NoiseLevel:
-    """The level to denoise ``noisy`` with: the one given, from the map, or estimated; --strength applied once."""
+def noise_level(
+    denoiser: Denoiser,
+    noisy: np.ndarray,
+    given: NoiseLevel | None,
+    sigma_map: Path | None = None,
+    strength: float = 1.0,
+) -> tuple[NoiseLevel, float | None]:
+    """The level to denoise ``noisy`` with: the one given, from the map, or estimated; strength applied once.
+
+    Returns the level and, when it was estimated, the estimate itself (before the strength).
+    """
     if given is not None:
-        return given
-    if args.sigma_map is not None:
-        return NoiseLevel.of(read_sigma_map(args.sigma_map, noisy.shape[:2]), noisy.shape, args.strength)
+        return given, None
+    if sigma_map is not None:
+        return NoiseLevel.of(read_sigma_map(sigma_map, noisy.shape[:2]), noisy.shape, strength), None
     estimated = denoiser.estimate_sigma(noisy)
-    if not args.quiet:
-        print(f"{source}: estimated sigma {estimated:.4f} ({estimated * 255:.1f}/255)", file=sys.stderr)
-    return NoiseLevel.of(min(estimated, 1.0), strength=args.strength)
+    return NoiseLevel.of(min(estimated, 1.0), strength=strength), estimated
+
+
+def denoise_image_file(
+    denoiser: Denoiser,
+    source: Path,
+    target: Path,
+    given: NoiseLevel | None = None,
+    sigma_map: Path | None = None,
+    strength: float = 1.0,
+    ensemble: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_estimate: Callable[[float], None] | None = None,
+) -> float:
+    """Denoise the image file ``source`` into ``target``, keeping its depth, alpha and profile; its megapixels.
+
+    The one path from a file to a denoised file: the command line and the web app both call it, so their
+    outputs are the same bytes for the same settings. ``given`` is a checked level; without it (and without
+    ``sigma_map``) the level is estimated and passed to ``on_estimate``.
+    """
+    image = read_image(source)
+    noisy = image.to_float()
+    level, estimated = noise_level(denoiser, noisy, given, sigma_map, strength)
+    if estimated is not None and on_estimate is not None:
+        on_estimate(estimated)
+    result = denoiser(noisy, level, ensemble=ensemble, progress=progress)
+    write_image(target, image.with_pixels_from_float(result))
+    return image.pixels.shape[0] * image.pixels.shape[1] / 1e6
 
 
 def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool, given=None) -> float:
-    """Denoise one file into ``target`` (at the ``given`` NoiseLevel, if any); returns its megapixels."""
-    image = read_image(source)
-    noisy = image.to_float()
-    sigma = noise_level(denoiser, noisy, source, args, given)
+    """The command line's :func:`denoise_image_file`: its options, a tile progress bar, the estimate printed."""
+
+    def report(estimated: float) -> None:
+        if not args.quiet:
+            print(f"{source}: estimated sigma {estimated:.4f} ({estimated * 255:.1f}/255)", file=sys.stderr)
+
     bar = tqdm(desc=source.name, unit="tile", leave=False, disable=not show_tiles)
     try:
-        result = denoiser(noisy, sigma, ensemble=args.ensemble, progress=bar.update)
+        return denoise_image_file(
+            denoiser, source, target, given, args.sigma_map, args.strength, args.ensemble, bar.update, report
+        )
     finally:
         bar.close()
-    write_image(target, image.with_pixels_from_float(result))
-    return image.pixels.shape[0] * image.pixels.shape[1] / 1e6
 
 
 def given_level(args: argparse.Namespace) -> NoiseLevel | None:

@@ -1,0 +1,1 @@
+"""The local web app: ``denoise app`` (:mod:`denoise.app.server`)."""
