@@ -24,12 +24,13 @@ SETS = {"CBSD68": "denoise-colour", "Kodak24": "denoise-colour", "McMaster": "de
 PEERS = (("ffdnet", "FFDNet"), ("bm3d", "BM3D"), ("bilateral", "bilateral"))
 
 
-def cell(stats: dict | None) -> str:
-    """``mean PSNR (s/MP)``, or a dash when some sigma is missing."""
+def cell(stats: dict | None, machines: list[str] | None = None) -> str:
+    """``mean PSNR (s/MP)``, or a dash when some sigma is missing; † when timed elsewhere than ``machines``."""
     if stats is None or any(sigma not in stats["psnr"] for sigma in SIGMAS):
         return "-"
     mean = sum(stats["psnr"][sigma] for sigma in SIGMAS) / len(SIGMAS)
-    return f"{mean:.2f} ({stats['s_per_mp']:.2f} s/MP)"
+    elsewhere = "†" if machines is not None and stats["machines"] != machines else ""
+    return f"{mean:.2f} ({stats['s_per_mp']:.2f} s/MP{elsewhere})"
 
 
 def cpu_steps_per_second(throughput: Path) -> float | None:
@@ -62,8 +63,9 @@ def render(rows: list[dict], training: str = "") -> str:
     summary = summarise(rows)
     header = ["set", "ours (shipped)", *(label for _, label in PEERS)]
     lines = [
-        "Mean PSNR (dB) over sigma 15, 25 and 50 (/255) and seconds per megapixel on 2 CPU threads, from "
-        "`results/leaderboard.csv` (`make leaderboard`); - where a method was not run at every sigma.",
+        "Mean PSNR (dB) over sigma 15, 25 and 50 (/255) and seconds per megapixel on 2 CPU cores, from "
+        "`results/leaderboard.csv` (`make leaderboard`); - where a method was not run at every sigma; † timed on "
+        "another machine than our model in that row, so not comparable with it.",
         "",
         "| " + " | ".join(header) + " |",
         "|---|" + "---:|" * (len(header) - 1),
@@ -72,7 +74,8 @@ def render(rows: list[dict], training: str = "") -> str:
         methods = summary.get(dataset)
         if not methods:
             continue
-        cells = [cell(methods.get(ours)), *(cell(methods.get(method)) for method, _ in PEERS)]
+        machines = (methods.get(ours) or {}).get("machines")
+        cells = [cell(methods.get(ours)), *(cell(methods.get(method), machines) for method, _ in PEERS)]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     if training:
         lines += ["", training]
