@@ -288,15 +288,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lineages = json.loads(index.read_text())
         rows = list(ResultCache(args.cache).rows.values())
-        results = []
+        results, skipped = [], []
         for path in args.checkpoint or shipped_checkpoints():
             if path.name not in lineages:
                 raise ForecastError(f"{index} does not name the metrics CSVs of {path.name}'s phases")
+            if not (load_checkpoint(path)[1].get("data") or {}).get("val_set"):
+                skipped.append(
+                    f"`{path.name}`: not forecast. Its last phase trained on other data than the phases before "
+                    "and validated on images held out of its training, which the leaderboard does not score, so "
+                    "its phases do not lie on one curve against FFDNet."
+                )
+                continue
             results.append(forecast(path, lineages[path.name], args.folder, rows, args.last))
     except (OSError, ValueError, KeyError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not results:
+    if not results and not skipped:
         print("error: no checkpoint to forecast: ship one in checkpoints/ or pass --checkpoint", file=sys.stderr)
         return 2
     header = (
@@ -307,9 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         "earlier), the training it says is needed is a lower bound. "
         "Gaps are from the leaderboard cache; each set is assumed to gain at the validation images' rate.\n\n"
     )
-    atomic_write_text(args.out, header + "\n\n".join(report(result, args.last) for result in results) + "\n")
-    plot(results, args.last, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    sections = [report(result, args.last) for result in results] + skipped
+    atomic_write_text(args.out, header + "\n\n".join(sections) + "\n")
+    if results:
+        plot(results, args.last, args.out.with_suffix(".png"))
+    print(f"wrote {args.out}" + (f" and {args.out.with_suffix('.png')}" if results else ""))
     return 0
 
 
