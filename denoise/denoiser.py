@@ -25,7 +25,7 @@ from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_tor
 from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint
 from denoise.noise_estimation import estimate_sigma
 from denoise.sigma import NoiseLevel
-from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, tiled_apply
+from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, plan_axis, tiled_apply
 from denoise.transforms.dihedral import DIHEDRAL_COUNT, dihedral, dihedral_inverse
 from denoise.utils.registry import Registry
 
@@ -61,10 +61,23 @@ class NetworkMethod:
         if self.channels_last and isinstance(self.model, nn.Module):
             self.model = self.model.to(memory_format=torch.channels_last)
 
+    def _tile(self, height: int, width: int) -> tuple[int | tuple[int, int], int]:
+        align = int(getattr(self.model, "pad_multiple", 32))
+        return self.tile or auto_tile(height, width, align, batch_size=self.batch_size, overlap=self.overlap), align
+
+    def tile_count(self, height: int, width: int) -> int:
+        """How many tiles an H x W image is cut into (the progress callback counts them)."""
+        tile, align = self._tile(height, width)
+        tile_height, tile_width = (tile, tile) if isinstance(tile, int) else tile
+        rows, cols = (
+            plan_axis(height, tile_height, self.overlap, align),
+            plan_axis(width, tile_width, self.overlap, align),
+        )
+        return len(rows.starts) * len(cols.starts)
+
     def __call__(self, image: torch.Tensor, level: NoiseLevel, progress=None) -> torch.Tensor:
         height, width = image.shape[-2:]
-        align = int(getattr(self.model, "pad_multiple", 32))
-        tile = self.tile or auto_tile(height, width, align, batch_size=self.batch_size, overlap=self.overlap)
+        tile, align = self._tile(height, width)
         sigma = level.values.to(image.device)
         extra = sigma if level.per_pixel else None  # a map is cut into the same tiles as the image
 
@@ -168,6 +181,14 @@ class Denoiser:
             images = noisy.detach().float().cpu().permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
             return torch.tensor([estimate_sigma(image) for image in images])
         return estimate_sigma(np.asarray(noisy, dtype=np.float32))
+
+    def tile_count(self, shape: tuple[int, ...], ensemble: bool = False) -> int | None:
+        """Progress ticks of denoising an image of ``shape`` (H x W [x C]): its tiles (x8 with the ensemble);
+        None for a method that reports none."""
+        function = self.function_for(shape[2] if len(shape) == 3 else 1)
+        if not isinstance(function, NetworkMethod):
+            return None
+        return function.tile_count(shape[0], shape[1]) * (DIHEDRAL_COUNT if ensemble else 1)
 
     def function_for(self, channels: int) -> ImageFunction:
         if channels not in self.functions:

@@ -1,6 +1,11 @@
 """The local web app: the same bytes as the CLI, clear errors that keep it running, and a real browser."""
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -77,6 +82,7 @@ def test_the_download_is_the_clis_file_byte_for_byte(running, tmp_path, checkpoi
     image = _upload(base, source)
     state = _denoise(base, image, "mode=gaussian&sigma=0.1&strength=1.2")
     assert state["state"] == "done" and state["download_name"] == f"photo_denoised{suffix}"
+    assert state["tiles_done"] == state["tiles_total"] >= 1  # the page's progress bar fills up
     downloaded = _call("GET", f"{base}/api/images/{image}/download")[1]
     assert downloaded == _cli(source, tmp_path / f"cli{suffix}", checkpoint, "--sigma", "0.1", "--strength", "1.2")
     automatic = _denoise(base, image, "mode=auto&strength=1")
@@ -135,11 +141,14 @@ def test_in_a_real_browser_upload_move_the_sliders_and_download(running, tmp_pat
     clean = photo(96, 128)
     noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape).astype(np.float32)
     write_image(source, ImageData(np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)))
+    (tmp_path / "notes.png").write_text("not an image")
     driver = browser.chromium()
     try:
         driver.get(base + "/")
-        driver.find_element(By.ID, "files").send_keys(str(source))
+        driver.find_element(By.ID, "files").send_keys(str(tmp_path / "notes.png"))
         wait = WebDriverWait(driver, 60)
+        wait.until(lambda d: "not an image file" in d.find_element(By.ID, "error").text)  # said on the page
+        driver.find_element(By.ID, "files").send_keys(str(source))
         wait.until(lambda d: not d.find_element(By.ID, "run").get_property("disabled"))
         driver.find_element(By.CSS_SELECTOR, "input[name=mode][value=gaussian]").click()
         for slider, value in (("sigma", "30"), ("strength", "0.8"), ("split", "30")):  # moved as a user would
@@ -159,3 +168,29 @@ def test_in_a_real_browser_upload_move_the_sliders_and_download(running, tmp_pat
         driver.quit()
     expected = _cli(source, tmp_path / "cli.png", checkpoint, "--sigma", repr(30 / 255), "--strength", "0.8")
     assert downloaded == expected
+
+
+def test_the_command_serves_on_loopback_and_removes_its_uploads_when_stopped(tmp_path):
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    checkpoint = random_checkpoint(tmp_path / "random.pt")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "denoise.app.server", "--port", str(port), "--checkpoint", str(checkpoint)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = process.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        source = tmp_path / "in.png"
+        write_image(source, ImageData(np.round(photo(40, 40) * 255).astype(np.uint8)))
+        _upload(f"http://127.0.0.1:{port}", source)
+        assert [path.name.startswith("denoise-app-") for path in tmp_path.iterdir() if path.is_dir()] == [True]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith("denoise-app-")]  # cleaned

@@ -168,3 +168,13 @@ def test_integer_pixels_come_back_in_their_own_depth(denoiser, dtype):
 def test_other_integer_pixels_are_refused(denoiser):
     with pytest.raises(ValueError, match="uint8 / uint16"):
         denoiser(np.zeros((32, 32, 3), np.int32), 0.1)
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_tile_count_is_the_number_of_progress_ticks(colour_checkpoint, ensemble):
+    denoiser = Denoiser.from_checkpoint(str(colour_checkpoint), device="cpu", tile=96, overlap=32)
+    noisy = photo(150, 200)
+    ticks = []
+    denoiser(noisy, 0.1, ensemble=ensemble, progress=ticks.append)
+    assert sum(ticks) == denoiser.tile_count(noisy.shape, ensemble=ensemble) > 1
+    assert Denoiser.from_method("bilateral").tile_count(noisy.shape) is None

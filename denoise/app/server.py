@@ -55,6 +55,7 @@ class Job:
     state: str = "ready"  # ready, running, done, failed
     error: str | None = None
     tiles_done: int = 0
+    tiles_total: int | None = None
     estimated: float | None = None
     result: Path | None = None
     settings: dict = field(default_factory=dict)
@@ -65,6 +66,7 @@ class Job:
             "state": self.state,
             "error": self.error,
             "tiles_done": self.tiles_done,
+            "tiles_total": self.tiles_total,
             "estimated_sigma": self.estimated,
             "settings": self.settings,
             "download_name": self.result.name if self.result else None,
@@ -134,6 +136,7 @@ class App:
             if job.state == "running":
                 raise RequestError("this image is being denoised already: wait for it to finish")
             job.state, job.error, job.tiles_done, job.estimated, job.settings = "running", None, 0, None, settings
+            job.tiles_total = self.denoiser.tile_count(read_image(job.source).pixels.shape)
         threading.Thread(target=self._run, args=(job, level, strength), daemon=True).start()
 
     def _run(self, job: Job, level: NoiseLevel | None, strength: float) -> None:
