@@ -1,0 +1,94 @@
+"""Realistic camera noise for clean sRGB training patches: the sensor's noise, through a camera's processing.
+
+Per patch (Brooks et al. 2019, :mod:`denoise.data.camera`): unprocess the clean sRGB patch to linear camera RGB,
+mosaic it (RGGB), add shot and read noise of a random ISO, demosaic and process it back to sRGB with the same
+random camera, then, with probability ``jpeg_p``, compress it as JPEG at a random quality. With probability
+``gaussian_p`` a patch gets the white Gaussian noise of the existing recipe instead, so the model keeps that
+case. The training target stays the clean patch: the model learns to remove the noise and the demosaicking's
+artefacts together, as a photo needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from denoise.data.camera import (
+    CameraParams,
+    add_sensor_noise,
+    demosaic,
+    mosaic,
+    process,
+    random_noise_levels,
+    unprocess,
+)
+
+
+@dataclass(frozen=True)
+class CameraNoise:
+    """The distribution of the synthetic camera noise.
+
+    Args:
+        shot_range: range of the shot-noise factor (log-uniform); read noise follows it (Brooks et al.).
+        jpeg_p: probability that a patch is JPEG-compressed after processing.
+        jpeg_quality: (low, high) JPEG quality, drawn uniformly.
+        gaussian_p: probability that a patch gets white Gaussian noise instead (sigma uniform up to
+            ``gaussian_max``, on [0, 1]).
+        gaussian_max: the largest Gaussian sigma.
+    """
+
+    shot_range: tuple[float, float] = (1e-4, 1.2e-2)
+    jpeg_p: float = 0.5
+    jpeg_quality: tuple[int, int] = (60, 95)
+    gaussian_p: float = 0.2
+    gaussian_max: float = 50 / 255
+
+    def __post_init__(self) -> None:
+        low, high = self.shot_range
+        if not 0 < low <= high:
+            raise ValueError(f"shot_range must satisfy 0 < low <= high, got {self.shot_range}")
+        if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
+            raise ValueError(f"jpeg_quality must lie within [1, 100], low <= high, got {self.jpeg_quality}")
+        for name in ("jpeg_p", "gaussian_p"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is a probability in [0, 1], got {getattr(self, name)}")
+
+
+def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """One RGB image through JPEG at ``quality`` (OpenCV, 8 bits). Shape: (3, H, W) on [0, 1] -> same."""
+    pixels = (image.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    ok, encoded = cv2.imencode(".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a JPEG")
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    return torch.from_numpy(decoded.astype(np.float32) / 255).permute(2, 0, 1).to(image.device, image.dtype)
+
+
+def synthesise(clean: torch.Tensor, noise: CameraNoise, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Noisy versions of clean sRGB patches.
+
+    Shape: clean (B, 3, P, P) on [0, 1], P even -> noisy (B, 3, P, P), on [0, 1] where processed by the camera
+    (the Gaussian patches are unclipped, as in the Gaussian recipe).
+    """
+    if clean.ndim != 4 or clean.shape[1] != 3:
+        raise ValueError(f"camera noise needs (B, 3, H, W) RGB patches, got shape {tuple(clean.shape)}")
+    batch, device = clean.shape[0], clean.device
+    params = CameraParams.random(batch, device, generator)
+    shot, read = random_noise_levels(batch, device, generator, noise.shot_range)
+    raw = mosaic(unprocess(clean, params))
+    noisy = process(demosaic(add_sensor_noise(raw, shot, read, generator).clamp(0.0, 1.0)), params)
+    draws = torch.rand(batch, 3, generator=generator, device=device)  # jpeg?, its quality, gaussian?
+    low, high = noise.jpeg_quality
+    for index in range(batch):
+        if draws[index, 0] < noise.jpeg_p:
+            quality = round(low + (high - low) * float(draws[index, 1]))
+            noisy[index] = jpeg(noisy[index], quality)
+    gaussian = draws[:, 2] < noise.gaussian_p
+    if gaussian.any():
+        sigma = noise.gaussian_max * torch.rand(batch, generator=generator, device=device)
+        white = clean + sigma[:, None, None, None] * torch.randn(clean.shape, generator=generator, device=device)
+        noisy = torch.where(gaussian[:, None, None, None], white, noisy)
+    return noisy

@@ -1,0 +1,115 @@
+"""The camera pipeline and its inverse (Brooks et al. 2019), and the synthetic camera noise built on it."""
+
+import pytest
+import torch
+
+from denoise.data.camera import (
+    CameraParams,
+    add_sensor_noise,
+    apply_ccm,
+    apply_gains,
+    demosaic,
+    gamma_compression,
+    gamma_expansion,
+    inverse_smoothstep,
+    invert_gains,
+    mosaic,
+    process,
+    random_noise_levels,
+    smoothstep,
+    unprocess,
+)
+from denoise.data.camera_noise import CameraNoise, jpeg, synthesise
+from tests.helpers import photo
+
+
+def _generator(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _patches(batch: int = 4) -> torch.Tensor:
+    image = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)
+    return image[None].repeat(batch, 1, 1, 1) * 0.8 + 0.05  # no highlights: the gains invert exactly
+
+
+def test_every_step_has_its_inverse():
+    x = torch.linspace(0, 1, 101)
+    torch.testing.assert_close(smoothstep(inverse_smoothstep(x)), x, atol=1e-6, rtol=0)
+    torch.testing.assert_close(gamma_compression(gamma_expansion(x[1:])), x[1:], atol=1e-6, rtol=0)
+    params = CameraParams.random(4, generator=_generator())
+    rgb = _patches()
+    inverse = torch.linalg.inv(params.rgb_to_camera)
+    torch.testing.assert_close(apply_ccm(apply_ccm(rgb, params.rgb_to_camera), inverse), rgb, atol=1e-5, rtol=0)
+    dark = rgb * 0.3  # below the highlight knee, the safe inverse is the plain one
+    torch.testing.assert_close(apply_gains(invert_gains(dark, params), params), dark, atol=1e-6, rtol=0)
+
+
+def test_processing_undoes_unprocessing():
+    params = CameraParams.random(4, generator=_generator(1))
+    srgb = _patches() * 0.7
+    torch.testing.assert_close(process(unprocess(srgb, params), params), srgb, atol=2e-3, rtol=0)
+
+
+def test_random_cameras_are_valid():
+    params = CameraParams.random(64, generator=_generator(2))
+    torch.testing.assert_close(params.rgb_to_camera.sum(dim=2), torch.ones(64, 3), atol=1e-5, rtol=0)
+    assert (params.red_gain >= 1.9).all() and (params.red_gain <= 2.4).all()
+    assert (params.blue_gain >= 1.5).all() and (params.blue_gain <= 1.9).all() and (params.rgb_gain > 0).all()
+
+
+def test_a_mosaic_keeps_one_colour_per_pixel_and_demosaicking_restores_flat_colour():
+    flat = torch.tensor([0.2, 0.5, 0.8]).reshape(1, 3, 1, 1).expand(2, 3, 8, 10).contiguous()
+    bayer = mosaic(flat)
+    assert bayer.shape == (2, 1, 8, 10)
+    assert (
+        bayer[0, 0, 0, 0] == 0.2 and bayer[0, 0, 0, 1] == 0.5 and bayer[0, 0, 1, 0] == 0.5 and bayer[0, 0, 1, 1] == 0.8
+    )
+    torch.testing.assert_close(demosaic(bayer)[..., 2:-2, 2:-2], flat[..., 2:-2, 2:-2], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="even height and width"):
+        mosaic(torch.zeros(1, 3, 5, 6))
+
+
+def test_sensor_noise_has_the_shot_and_read_variance():
+    raw = torch.full((2, 1, 256, 256), 0.25)
+    shot, read = torch.tensor([0.01, 0.0001]), torch.tensor([0.001, 0.00001])
+    noisy = add_sensor_noise(raw, shot, read, _generator(3))
+    measured = (noisy - raw).var(dim=(1, 2, 3))
+    torch.testing.assert_close(measured, shot * 0.25 + read, rtol=0.05, atol=0)
+
+
+def test_noise_levels_follow_the_shot_read_line():
+    shot, read = random_noise_levels(4000, generator=_generator(4))
+    assert shot.min() >= 1e-4 and shot.max() <= 1.2e-2
+    slope = torch.cov(torch.stack([shot.log(), read.log()]))[0, 1] / shot.log().var()
+    assert slope.item() == pytest.approx(2.18, abs=0.05)
+
+
+def test_jpeg_round_trip_is_close_at_high_quality():
+    image = _patches(1)[0]
+    assert (jpeg(image, 95) - image).abs().mean() < 0.01
+    assert (jpeg(image, 20) - image).abs().mean() > (jpeg(image, 95) - image).abs().mean()
+
+
+def test_synthetic_camera_noise_is_correlated_and_reproducible():
+    clean = _patches(8)
+    noise = CameraNoise(jpeg_p=0.0, gaussian_p=0.0, shot_range=(5e-3, 5e-3))
+    first = synthesise(clean, noise, _generator(5))
+    assert torch.equal(first, synthesise(clean, noise, _generator(5)))
+    assert first.shape == clean.shape and first.min() >= 0 and first.max() <= 1
+    residual = (first - clean)[..., 8:-8, 8:-8]
+    assert residual.std() > 0.01  # noise was added
+    # demosaicking spreads each sensor pixel's noise: neighbours' residuals correlate, unlike white noise
+    right = torch.corrcoef(torch.stack([residual[..., :, :-1].flatten(), residual[..., :, 1:].flatten()]))[0, 1]
+    assert right > 0.2
+    white = synthesise(clean, CameraNoise(gaussian_p=1.0, jpeg_p=0.0), _generator(6)) - clean
+    right_white = torch.corrcoef(torch.stack([white[..., :, :-1].flatten(), white[..., :, 1:].flatten()]))[0, 1]
+    assert abs(right_white) < 0.05
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"shot_range": (0.0, 1.0)}, "0 < low"), ({"jpeg_quality": (90, 50)}, "jpeg_quality"), ({"jpeg_p": 2}, "jpeg_p")],
+)
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CameraNoise(**kwargs)
