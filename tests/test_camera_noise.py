@@ -1,8 +1,11 @@
 """The camera pipeline and its inverse (Brooks et al. 2019), and the synthetic camera noise built on it."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
+from denoise.checkpoint import load_checkpoint
 from denoise.data.camera import (
     CameraParams,
     add_sensor_noise,
@@ -20,6 +23,8 @@ from denoise.data.camera import (
     unprocess,
 )
 from denoise.data.camera_noise import CameraNoise, jpeg, synthesise
+from denoise.io import ImageData, write_image
+from denoise.train import main as train_main
 from tests.helpers import photo
 
 
@@ -113,3 +118,34 @@ def test_synthetic_camera_noise_is_correlated_and_reproducible():
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CameraNoise(**kwargs)
+
+
+def test_the_blind_model_adopts_a_unet_and_estimates_its_own_level():
+    from denoise.models import create_model
+
+    unet = create_model("unet", widths=[8, 16])
+    blind = create_model("blind_unet", widths=[8, 16])
+    assert blind.adopt(unet) and not blind.adopt(create_model("unet", widths=[8, 32]))
+    noisy = _patches(2)[..., :32, :32]
+    with torch.no_grad():
+        torch.testing.assert_close(blind(noisy, 0.1), unet(noisy, 0.1))  # with a level given: the UNet itself
+        level = blind.estimate(noisy)
+        assert level.shape == noisy.shape and (level >= 0).all()
+        torch.testing.assert_close(blind(noisy), unet(noisy, level))
+
+
+def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch):
+    import skimage.data
+
+    monkeypatch.chdir(tmp_path)
+    for index, image in enumerate([skimage.data.astronaut(), skimage.data.coffee()]):
+        write_image(tmp_path / "train" / f"{index}.png", ImageData(image[:160, :200]))
+        write_image(tmp_path / "val" / f"{index}.png", ImageData(image[200:264, 200:296]))
+    smoke = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
+    data = [f"--data.train_sets=[{tmp_path / 'train'}]", f"--data.val_set={tmp_path / 'val'}"]
+    args = ["fit", "--config", str(smoke), *data, "--model.net.class_path=denoise.models.BlindUNetDenoiser",
+            "--model.net.init_args.widths=[8,16]", "--model.noise=camera", "--trainer.max_steps=4",
+            "--trainer.val_check_interval=4"]  # fmt: skip
+    assert train_main(args) == 0
+    model, metadata = load_checkpoint(tmp_path / "runs" / "smoke" / "checkpoints" / "last.ckpt")
+    assert model.model_config["name"] == "blind_unet" and metadata["noise"] == "camera"

@@ -2,6 +2,7 @@
 
 import pytest
 
+from denoise.data.noise import TRAINING_NOISES
 from denoise.data.registry import REGISTRY
 from denoise.denoiser import METHODS
 from denoise.models.blocks import DOWNSAMPLERS
@@ -42,7 +43,9 @@ def test_names_can_ignore_case():
         registry.add("cbsd68", 2)
 
 
-@pytest.mark.parametrize("registry", [MODELS, ENCODINGS, DOWNSAMPLERS, INITIALISERS, LOSSES, METHODS, REGISTRY])
+@pytest.mark.parametrize(
+    "registry", [MODELS, ENCODINGS, DOWNSAMPLERS, INITIALISERS, LOSSES, METHODS, REGISTRY, TRAINING_NOISES]
+)
 def test_every_lookup_by_name_is_a_registry(registry):
     assert isinstance(registry, Registry) and len(registry) >= 2
     with pytest.raises(ValueError, match=f"unknown {registry.kind} 'nonesuch'; choose one of"):

@@ -1,8 +1,15 @@
-"""Noise synthesis for training: one sigma per patch, drawn uniformly, Gaussian noise added on the fly."""
+"""Noise synthesis for training, by name: white Gaussian noise of a given sigma, or a camera's (blind).
+
+``TRAINING_NOISES[name](clean, sigma_min, sigma_max) -> (noisy, sigma)``: ``sigma`` is the (B,) noise level a
+non-blind network is given, or None for noise whose level the network must find itself.
+"""
 
 from __future__ import annotations
 
 import torch
+
+from denoise.data.camera_noise import CameraNoise, synthesise
+from denoise.utils.registry import Registry
 
 
 def add_training_noise(
@@ -26,3 +33,11 @@ def add_training_noise(
     sigma = sigma_min + (sigma_max - sigma_min) * uniform  # (B,)
     noise = torch.randn(clean.shape, device=clean.device, dtype=clean.dtype, generator=generator)
     return clean + sigma[:, None, None, None] * noise, sigma
+
+
+def camera_training_noise(clean: torch.Tensor, sigma_min: float, sigma_max: float) -> tuple[torch.Tensor, None]:
+    """Realistic camera noise (:mod:`denoise.data.camera_noise`); its white Gaussian part spans ``sigma_max``."""
+    return synthesise(clean, CameraNoise(gaussian_max=sigma_max)), None
+
+
+TRAINING_NOISES = Registry("training noise", {"gaussian": add_training_noise, "camera": camera_training_noise})

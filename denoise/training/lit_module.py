@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from denoise.checkpoint import load_checkpoint
-from denoise.data.noise import add_training_noise
+from denoise.data.noise import TRAINING_NOISES
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
@@ -40,6 +40,8 @@ class DenoiseLitModule(L.LightningModule):
         net: a denoiser ``net(noisy, sigma) -> denoised`` built by the model registry.
         sigma_min, sigma_max: training noise range in 8-bit units (/255).
         loss: ``l1``, ``l2`` or ``charbonnier``.
+        noise: ``gaussian`` (white, of a sigma the network is given) or ``camera`` (realistic camera noise,
+            :mod:`denoise.data.camera_noise`, for a blind network such as ``blind_unet``).
         lr, weight_decay, warmup_steps, final_lr_ratio: optimiser and schedule.
         max_nonfinite_steps: consecutive non-finite losses tolerated (each step is skipped) before stopping.
         samples_dir: where validation sample triplets (noisy | denoised | clean) are written as PNG.
@@ -69,6 +71,7 @@ class DenoiseLitModule(L.LightningModule):
         sigma_min: float = 0.0,
         sigma_max: float = 75.0,
         loss: str = "l1",
+        noise: str = "gaussian",
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         warmup_steps: int = 500,
@@ -88,6 +91,7 @@ class DenoiseLitModule(L.LightningModule):
             raise ValueError(f"schedule_steps must be a positive step count, got {schedule_steps}")
         self.net = net
         self.loss_fn = get_loss(loss)
+        self.noise = TRAINING_NOISES.get(noise)
         # only the arguments: ``validate --ckpt_path FILE`` parses these back as this class's arguments, so the
         # network's config goes beside them (``on_save_checkpoint``)
         self.save_hyperparameters(ignore=["net"])
@@ -106,7 +110,7 @@ class DenoiseLitModule(L.LightningModule):
         return self.net(noisy, sigma)
 
     def training_step(self, clean: torch.Tensor, batch_index: int):
-        noisy, sigma = add_training_noise(clean, self.hparams.sigma_min / 255, self.hparams.sigma_max / 255)
+        noisy, sigma = self.noise(clean, self.hparams.sigma_min / 255, self.hparams.sigma_max / 255)
         if self.hparams.channels_last:
             noisy = noisy.contiguous(memory_format=torch.channels_last)
         loss = self.loss_fn((self._compiled_forward or self.net)(noisy, sigma), clean)
@@ -129,7 +133,8 @@ class DenoiseLitModule(L.LightningModule):
             sigma255 = float(sigma255)
             tensor = torch.as_tensor(noisy).to(self.device)
             tensor = tensor.permute(2, 0, 1)[None] if tensor.ndim == 3 else tensor[None, None]  # (1, C, H, W)
-            denoised = self.net(tensor, sigma255 / 255)[0].permute(1, 2, 0).squeeze(-1).float().cpu().numpy()
+            given = None if self.hparams.noise == "camera" else sigma255 / 255  # a blind network finds the level
+            denoised = self.net(tensor, given)[0].permute(1, 2, 0).squeeze(-1).float().cpu().numpy()
             out8 = to_uint8(denoised)
             self.log(f"val/psnr_{sigma255:g}", psnr(clean8, out8), batch_size=1, prog_bar=sigma255 == 25)
             self.log(f"val/ssim_{sigma255:g}", ssim(clean8, out8), batch_size=1)
@@ -150,6 +155,8 @@ class DenoiseLitModule(L.LightningModule):
         model, metadata = load_checkpoint(self.hparams.init_from)
         if same_network(model.model_config, self.net.model_config):
             self.net.load_state_dict(model.state_dict())
+        elif getattr(self.net, "adopt", None) is not None and self.net.adopt(model):
+            self._grown_from = dict(model.model_config)  # e.g. a blind model around a trained non-blind UNet
         else:  # a larger network may start from a smaller one it extends (added blocks start as the identity)
             try:
                 grow_from(self.net, model)
