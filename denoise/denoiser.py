@@ -61,6 +61,11 @@ class NetworkMethod:
         if self.channels_last and isinstance(self.model, nn.Module):
             self.model = self.model.to(memory_format=torch.channels_last)
 
+    @property
+    def blind(self) -> bool:
+        """True for a network that estimates its own noise level (``estimate``)."""
+        return callable(getattr(self.model, "estimate", None))
+
     def _tile(self, height: int, width: int) -> tuple[int | tuple[int, int], int]:
         align = int(getattr(self.model, "pad_multiple", 32))
         return self.tile or auto_tile(height, width, align, batch_size=self.batch_size, overlap=self.overlap), align
@@ -80,10 +85,14 @@ class NetworkMethod:
         tile, align = self._tile(height, width)
         sigma = level.values.to(image.device)
         extra = sigma if level.per_pixel else None  # a map is cut into the same tiles as the image
+        if level.blind and not self.blind:
+            raise ValueError("this model needs a noise level (--sigma): only a blind model estimates its own")
 
         def run(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:
             if self.channels_last:
                 tiles = tiles.contiguous(memory_format=torch.channels_last)
+            if level.blind:  # the network's own estimate, scaled by the strength
+                return self.model(tiles, self.model.estimate(tiles) * level.number).contiguous()
             return self.model(tiles, sigma if sigma_tiles is None else sigma_tiles).contiguous()
 
         with torch.inference_mode():
@@ -181,6 +190,11 @@ class Denoiser:
             images = noisy.detach().float().cpu().permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
             return torch.tensor([estimate_sigma(image) for image in images])
         return estimate_sigma(np.asarray(noisy, dtype=np.float32))
+
+    def is_blind(self, channels: int) -> bool:
+        """True when images of ``channels`` are denoised by a network that estimates its own noise level."""
+        function = self.functions.get(channels)
+        return isinstance(function, NetworkMethod) and function.blind
 
     def tile_count(self, shape: tuple[int, ...], ensemble: bool = False) -> int | None:
         """Progress ticks of denoising an image of ``shape`` (H x W [x C]): its tiles (x8 with the ensemble);

@@ -170,6 +170,8 @@ def noise_level(
         return given, None
     if sigma_map is not None:
         return NoiseLevel.of(read_sigma_map(sigma_map, noisy.shape[:2]), noisy.shape, strength), None
+    if denoiser.is_blind(noisy.shape[2] if noisy.ndim == 3 else 1):  # a blind network finds the level itself
+        return NoiseLevel.estimated(strength), None
     estimated = denoiser.estimate_sigma(noisy)
     return NoiseLevel.of(min(estimated, 1.0), strength=strength), estimated
 

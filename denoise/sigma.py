@@ -61,10 +61,19 @@ class NoiseLevel:
         values: float32 tensor (1, 1, 1, 1) for one level, or a per-pixel map (1 or B, 1 or C, H, W), on
             [0, 1] scaled by the strength (a product above 1 is clipped to 1: the strongest level there is).
         number: the same level as a Python float when it is one number (exactly as given, times strength).
+        blind: the network estimates the level itself and ``number`` is the strength it is scaled by
+            (:meth:`estimated`); only a blind network (one with ``estimate``) takes such a level.
     """
 
     values: torch.Tensor
     number: float | None = None
+    blind: bool = False
+
+    @classmethod
+    def estimated(cls, strength: float = 1.0) -> NoiseLevel:
+        """The level a blind network estimates for itself, times ``strength``."""
+        strength = parse_strength(strength)
+        return cls(torch.tensor(strength, dtype=torch.float32).reshape(1, 1, 1, 1), strength, blind=True)
 
     @property
     def per_pixel(self) -> bool:
@@ -72,12 +81,12 @@ class NoiseLevel:
 
     def image(self, index: int) -> NoiseLevel:
         """The level of image ``index`` of a batch (a map of one image serves every image)."""
-        return NoiseLevel(self.values[min(index, self.values.shape[0] - 1)][None], self.number)
+        return NoiseLevel(self.values[min(index, self.values.shape[0] - 1)][None], self.number, self.blind)
 
     def scalar(self) -> float:
         """The one level of a non-map noise level (ValueError for a map)."""
-        if self.per_pixel:
-            raise ValueError("this method takes one sigma per image, not a per-pixel map")
+        if self.per_pixel or self.blind:
+            raise ValueError("this method takes one sigma per image, not a per-pixel map or its own estimate")
         return self.number if self.number is not None else float(self.values.reshape(-1)[0])
 
     @classmethod
@@ -91,8 +100,8 @@ class NoiseLevel:
             strength: factor on sigma (< 1 keeps more detail, > 1 removes more).
         """
         strength = parse_strength(strength)
-        if isinstance(sigma, NoiseLevel) and strength == 1.0:
-            return sigma
+        if isinstance(sigma, NoiseLevel) and (strength == 1.0 or sigma.blind):
+            return sigma if strength == 1.0 else cls.estimated(sigma.number * strength)
         if isinstance(sigma, NoiseLevel) and sigma.number is None:
             return cls((sigma.values * strength).clamp(max=MAX_SIGMA))
         if isinstance(sigma, NoiseLevel) or _is_number(sigma):

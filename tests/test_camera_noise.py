@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from denoise.checkpoint import load_checkpoint
+from denoise import Denoiser
+from denoise.checkpoint import load_checkpoint, save_checkpoint
 from denoise.data.camera import (
     CameraParams,
     add_sensor_noise,
@@ -23,7 +24,10 @@ from denoise.data.camera import (
     unprocess,
 )
 from denoise.data.camera_noise import CameraNoise, jpeg, synthesise
+from denoise.infer import main as infer_main
 from denoise.io import ImageData, write_image
+from denoise.models import create_model
+from denoise.sigma import NoiseLevel
 from denoise.train import main as train_main
 from tests.helpers import photo
 
@@ -121,8 +125,6 @@ def test_bad_settings_are_refused(kwargs, message):
 
 
 def test_the_blind_model_adopts_a_unet_and_estimates_its_own_level():
-    from denoise.models import create_model
-
     unet = create_model("unet", widths=[8, 16])
     blind = create_model("blind_unet", widths=[8, 16])
     assert blind.adopt(unet) and not blind.adopt(create_model("unet", widths=[8, 32]))
@@ -149,3 +151,28 @@ def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch):
     assert train_main(args) == 0
     model, metadata = load_checkpoint(tmp_path / "runs" / "smoke" / "checkpoints" / "last.ckpt")
     assert model.model_config["name"] == "blind_unet" and metadata["noise"] == "camera"
+
+
+def test_without_a_sigma_a_blind_checkpoint_denoises_at_its_own_estimate_times_the_strength(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("blind_unet", widths=[8, 16])
+    save_checkpoint(tmp_path / "blind.pt", model)
+    denoiser = Denoiser.from_checkpoint(str(tmp_path / "blind.pt"), device="cpu")
+    assert denoiser.is_blind(3)
+    noisy = _patches(1)[0].permute(1, 2, 0).numpy()
+    tensor = torch.from_numpy(noisy).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        expected = model(tensor, model.estimate(tensor) * 1.5)[0].permute(1, 2, 0).numpy()
+    out = denoiser(noisy, NoiseLevel.estimated(strength=1.5))
+    torch.testing.assert_close(torch.from_numpy(out), torch.from_numpy(expected), atol=1e-5, rtol=0)
+    write_image(tmp_path / "in.png", ImageData((noisy * 255).round().astype("uint8")))
+    common = [str(tmp_path / "in.png"), "--checkpoint", str(tmp_path / "blind.pt"), "--quiet"]
+    assert infer_main([*common, "-o", str(tmp_path / "a.png"), "--strength", "1.5"]) == 0  # blind, no --sigma
+    assert infer_main([*common, "-o", str(tmp_path / "b.png"), "--sigma", "0.1"]) == 0  # --sigma: non-blind
+    with pytest.raises(ValueError, match="only a blind model estimates its own"):
+        Denoiser.from_checkpoint(str(_unet_checkpoint(tmp_path)), device="cpu")(noisy, NoiseLevel.estimated())
+
+
+def _unet_checkpoint(tmp_path):
+    save_checkpoint(tmp_path / "unet.pt", create_model("unet", widths=[8, 16]))
+    return tmp_path / "unet.pt"
