@@ -13,6 +13,7 @@ from denoise_lab.leaderboard import methods as methods_module
 from denoise_lab.leaderboard import runner
 from denoise_lab.leaderboard.__main__ import main
 from denoise_lab.leaderboard.cache import ResultCache
+from denoise_lab.leaderboard.real import main as real_main
 from tests.helpers import random_checkpoint
 
 
@@ -233,3 +234,24 @@ def test_bad_arguments_are_one_line(tmp_path, no_shipped, capsys):
     assert "unknown method(s) median" in capsys.readouterr().err
     assert main(["--datasets", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
     assert "neither a folder nor a registered data set" in capsys.readouterr().err
+
+
+def test_the_real_noise_table_scores_pairs_against_their_reference(tmp_path):
+    folder = tmp_path / "pairs"
+    rng = np.random.default_rng(0)
+    for index in range(2):
+        clean = photo(48, 64)
+        noisy = np.clip(clean + 0.03 * rng.standard_normal(clean.shape), 0, 1)
+        write_image(folder / f"cam_{index}_mean.png", ImageData(np.round(clean * 255).astype(np.uint8)))
+        write_image(folder / f"cam_{index}_real.png", ImageData(np.round(noisy * 255).astype(np.uint8)))
+    out = tmp_path / "real.md"
+    args = ["--dataset", str(folder), "--grid", "4,8", "--oracles", "bilateral", "--out", str(out)]
+    assert real_main([*args, "--checkpoint", str(random_checkpoint(tmp_path / "r.pt"))]) == 0
+    table = out.read_text()
+    assert "2 real noisy photos" in table and "| noisy |" in table and "+0.00 |" in table
+    assert "bilateral, oracle sigma" in table and "(tuned on this set)" in table and "default (python -m" in table
+    rows = list(csv.DictReader(open(out.with_suffix(".csv"))))
+    assert {row["pair"] for row in rows} == {"cam_0_real.png", "cam_1_real.png"}
+    (tmp_path / "empty").mkdir()
+    write_image(tmp_path / "empty" / "x.png", ImageData(np.zeros((8, 8), np.uint8)))
+    assert real_main(["--dataset", str(tmp_path / "empty"), "--out", str(out)]) == 2

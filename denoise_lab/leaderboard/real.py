@@ -1,0 +1,146 @@
+"""``python -m denoise_lab.leaderboard.real``: the real-noise table, on pairs of a real noisy photo and its reference.
+
+PolyU100 (``real/PolyU100``): each ``*_real`` photo is one shot, its ``*_mean`` the mean of many shots of the
+same static scene. Each method denoises the real photo and is scored by PSNR and SSIM (8-bit, the protocol's
+metric code) against the mean. Methods:
+
+- ``noisy``: the real photo itself;
+- ``default``: exactly what ``python -m denoise.infer photo.jpg`` does with no ``--sigma`` (the shipped blind
+  model when one ships, else the estimated sigma into the Gaussian model);
+- ``ffdnet-estimated``: FFDNet at our estimator's sigma;
+- ``ours-oracle``, ``ffdnet-oracle``, ``bilateral-oracle``, ``nlm-oracle``: each at its best single sigma
+  for the whole set, chosen on the set itself (a grid of ``--grid`` levels in /255): an upper bound for
+  them, tuned on the test data, marked as such.
+
+Writes ``results/leaderboard_real.md`` (and the rows to ``results/leaderboard_real.csv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from denoise import Denoiser
+from denoise.baselines.bilateral import bilateral_denoise
+from denoise.baselines.nlm import nlm_denoise
+from denoise.baselines.peers import ffdnet_denoise, peer_unavailable
+from denoise.checkpoint import CheckpointError
+from denoise.data.images import list_images, read_uint8
+from denoise.data.registry import resolve_folder
+from denoise.infer import noise_level
+from denoise.metrics import psnr, ssim, to_uint8
+from denoise.noise_estimation import estimate_sigma
+from denoise.utils.files import atomic_write_text
+from denoise.utils.machine import machine_description
+
+Method = Callable[[np.ndarray], np.ndarray]  # float H x W x 3 on [0, 1] -> the same
+ORACLES = ("ours", "ffdnet", "bilateral", "nlm")
+
+
+def pairs(folder: Path, limit: int | None) -> list[tuple[Path, Path]]:
+    """(real, mean) file pairs of a PolyU-style folder, sorted by name; the first ``limit``."""
+    found = []
+    for real in list_images(folder):
+        if "_real" in real.stem:
+            mean = real.with_name(real.name.replace("_real", "_mean"))
+            if mean.is_file():
+                found.append((real, mean))
+    if not found:
+        raise FileNotFoundError(f"{folder} holds no *_real / *_mean pairs")
+    return found[:limit] if limit else found
+
+
+def fixed_sigma_methods(denoiser: Denoiser) -> dict[str, Callable[[np.ndarray, float], np.ndarray]]:
+    """The methods an oracle tunes: ``method(noisy, sigma)``."""
+    methods = {
+        "ours": lambda image, sigma: denoiser(image, sigma),
+        "bilateral": bilateral_denoise,
+        "nlm": nlm_denoise,
+    }
+    if peer_unavailable("ffdnet") is None:
+        methods["ffdnet"] = ffdnet_denoise
+    return methods
+
+
+def score(method: Method, images: list[tuple[np.ndarray, np.ndarray]], label: str) -> list[tuple[float, float]]:
+    """(PSNR, SSIM) of ``method`` on each (noisy float, reference uint8) pair."""
+    results = []
+    for noisy, reference in tqdm(images, desc=label, unit="pair", leave=False):
+        out = to_uint8(method(noisy))
+        results.append((psnr(reference, out), ssim(reference, out)))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.leaderboard.real", description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="PolyU100", help="registered set name or folder of pairs")
+    parser.add_argument("--limit", type=int, help="use only the first N pairs")
+    parser.add_argument("--grid", default="2,4,6,8,10,14", help="oracle sigmas in 8-bit units (/255)")
+    parser.add_argument("--oracles", default=",".join(ORACLES), help="methods tuned at their best single sigma")
+    parser.add_argument("--checkpoint", type=Path, help="denoise checkpoint for ours (default: the shipped models)")
+    parser.add_argument("--out", type=Path, default=Path("results/leaderboard_real.md"))
+    args = parser.parse_args(argv)
+    try:
+        found = pairs(resolve_folder(args.dataset), args.limit)
+        denoiser = Denoiser.from_checkpoint(str(args.checkpoint) if args.checkpoint else None, device="cpu")
+    except (FileNotFoundError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    grid = [float(value) for value in args.grid.split(",")]
+    images = [(read_uint8(real).astype(np.float32) / 255, read_uint8(mean)) for real, mean in found]
+    default_level = "its blind model" if denoiser.is_blind(3) else "the estimated sigma"
+
+    def default(noisy: np.ndarray) -> np.ndarray:  # what the CLI does without --sigma
+        return denoiser(noisy, noise_level(denoiser, noisy, None)[0])
+
+    rows: dict[str, list[tuple[float, float]]] = {
+        "noisy": score(lambda image: image, images, "noisy"),
+        f"default (python -m denoise.infer, no --sigma: {default_level})": score(default, images, "default"),
+    }
+    tunable = fixed_sigma_methods(denoiser)
+    if "ffdnet" in tunable:
+        rows["ffdnet at our estimated sigma"] = score(lambda x: ffdnet_denoise(x, estimate_sigma(x)), images, "ffdnet")
+    oracle_sigmas = {}
+    for name in [name for name in args.oracles.split(",") if name in tunable]:
+        by_sigma = {s: score(lambda x, s=s, f=tunable[name]: f(x, s / 255), images, f"{name} {s:g}") for s in grid}
+        best = max(by_sigma, key=lambda s: np.mean([p for p, _ in by_sigma[s]]))
+        oracle_sigmas[name] = best
+        rows[f"{name}, oracle sigma {best:g}/255 (tuned on this set)"] = by_sigma[best]
+    command = " ".join(["python -m denoise_lab.leaderboard.real", *(sys.argv[1:] if argv is None else argv)])
+    lines = [
+        f"Made by `{command}` on {machine_description()}: {len(found)} real noisy photos of {args.dataset}, each "
+        "scored against the mean of many shots of its scene (PSNR in dB / SSIM, 8-bit). An oracle row is the "
+        f"method at its best single sigma for the whole set, from {', '.join(f'{s:g}' for s in grid)} (/255), "
+        "chosen on this set: an upper bound for it, not a fair rival.",
+        "",
+        "| method | PSNR | SSIM | vs noisy |",
+        "|---|---:|---:|---:|",
+    ]
+    noisy_psnr = np.mean([p for p, _ in rows["noisy"]])
+    for name, values in sorted(rows.items(), key=lambda item: -np.mean([p for p, _ in item[1]])):
+        mean_psnr, mean_ssim = np.mean([p for p, _ in values]), np.mean([s for _, s in values])
+        lines.append(f"| {name} | {mean_psnr:.2f} | {mean_ssim:.4f} | {mean_psnr - noisy_psnr:+.2f} |")
+    skipped = [name for name in args.oracles.split(",") if name not in tunable]
+    if skipped:
+        lines += ["", f"Not run: {', '.join(skipped)} (its package is missing, or unknown)."]
+    atomic_write_text(args.out, "\n".join(lines) + "\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["method", "pair", "psnr", "ssim"])
+    for name, values in rows.items():
+        for (real, _), (value, structure) in zip(found, values, strict=True):
+            writer.writerow([name, real.name, f"{value:.4f}", f"{structure:.5f}"])
+    atomic_write_text(args.out.with_suffix(".csv"), buffer.getvalue())
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
