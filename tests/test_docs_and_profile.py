@@ -50,7 +50,9 @@ def test_gmacs_counts_a_known_convolution():
 def test_configurations_cover_every_model_and_encoding():
     configs = configurations()
     assert {(c["name"], c["encoding"]) for c in configs} == {
-        (name, encoding) for name in ("unet", "convnext_unet") for encoding in ("space_to_depth", "dct", "haar")
+        (name, encoding)
+        for name in ("unet", "convnext_unet", "blind_unet")
+        for encoding in ("space_to_depth", "dct", "haar")
     }
     assert {c.get("downsample") for c in configs if c["name"] == "unet"} == {"maxpool", "strided", "haar"}
 

@@ -14,16 +14,16 @@ from denoise_lab.leaderboard import runner
 from denoise_lab.leaderboard.__main__ import main
 from denoise_lab.leaderboard.cache import ResultCache
 from denoise_lab.leaderboard.real import main as real_main
-from tests.helpers import random_checkpoint
+from tests.helpers import photo, random_checkpoint
 
 
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory):
     root = tmp_path_factory.mktemp("sets")
     photos = [skimage.data.astronaut()[:96, :128], skimage.data.coffee()[:96, :128], skimage.data.chelsea()[:96, :128]]
-    for index, photo in enumerate(photos):
-        write_image(root / "colour" / f"c{index}.png", ImageData(photo))
-        write_image(root / "grey" / f"g{index}.png", ImageData(np.round(photo.mean(axis=2)).astype(np.uint8)))
+    for index, image in enumerate(photos):
+        write_image(root / "colour" / f"c{index}.png", ImageData(image))
+        write_image(root / "grey" / f"g{index}.png", ImageData(np.round(image.mean(axis=2)).astype(np.uint8)))
     return root
 
 

@@ -75,6 +75,11 @@ class BlindUNetDenoiser(nn.Module):
         self.denoiser.load_state_dict(model.state_dict())
         return True
 
+    @property
+    def last_layer(self) -> nn.Module:
+        """The layer that outputs the noise estimate (zero it and the model returns its input)."""
+        return self.denoiser.last_layer
+
     def estimate(self, noisy: torch.Tensor) -> torch.Tensor:
         """The per-pixel noise level. Shape: (B, C, H, W) -> (B, C, H, W)."""
         return self.estimator(noisy)
