@@ -63,7 +63,9 @@ validate: install ## Score EXPERIMENT's last training checkpoint (or CKPT=) on i
 
 studies: install ## Blind sigma, sigma maps, real photos, tiling with the shipped model -> results/{blind,sigma_map,tile_consistency}.md, real_noise.png
 	$(PYTHON) -m denoise_lab.studies.blind && $(PYTHON) -m denoise_lab.studies.sigma_map && \
-	$(PYTHON) -m denoise_lab.studies.real_noise && $(PYTHON) -m denoise_lab.studies.tile_consistency && $(MAKE) docs
+	$(PYTHON) -m denoise_lab.studies.real_noise && \
+	$(PYTHON) -m denoise_lab.studies.real_noise --dataset PolyU100 --match _real --limit 4 --out results/real_noise_polyu.png && \
+	$(PYTHON) -m denoise_lab.studies.tile_consistency && $(MAKE) docs
 
 ablation: install ## Compare designs at equal CPU training time (configs/ablation.yaml) -> results/ablation.{md,png}
 	$(PYTHON) -m denoise_lab.ablation && $(MAKE) docs

@@ -26,7 +26,9 @@ from denoise.utils.files import atomic_write_bytes
 
 FORMAT = "denoise-checkpoint/1"
 # Shipped default checkpoints, by image channels (trained with `make train`; see checkpoints/README.md).
-DEFAULT_CHECKPOINTS = {entry.channels: entry.file for entry in PRETRAINED.values()}
+DEFAULT_CHECKPOINTS = {entry.channels: entry.file for entry in PRETRAINED.values() if not entry.blind}
+# The shipped blind models, by channels: used when no noise level is given.
+BLIND_CHECKPOINTS = {entry.channels: entry.file for entry in PRETRAINED.values() if entry.blind}
 
 
 class CheckpointError(ValueError):
@@ -60,6 +62,12 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> tuple[nn.M
     if model.model_config.get("name") != entry.model:
         raise CheckpointError(f"{path} holds a {model.model_config.get('name')} network, not {entry.model}")
     return model, metadata
+
+
+def default_blind_checkpoints() -> dict[int, Path]:
+    """The shipped blind checkpoints that exist, by channels (possibly none)."""
+    found = {channels: checkpoint_dir() / name for channels, name in BLIND_CHECKPOINTS.items()}
+    return {channels: path for channels, path in found.items() if path.is_file()}
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, **metadata: Any) -> None:

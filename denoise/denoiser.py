@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_torch
-from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint
+from denoise.checkpoint import CheckpointError, default_blind_checkpoints, default_checkpoints, load_checkpoint
 from denoise.noise_estimation import estimate_sigma
 from denoise.sigma import NoiseLevel
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, plan_axis, tiled_apply
@@ -127,10 +127,17 @@ class Denoiser:
     Build it with :meth:`from_checkpoint` or :meth:`from_method`.
     """
 
-    def __init__(self, functions: dict[int, ImageFunction], device: torch.device, name: str) -> None:
+    def __init__(
+        self,
+        functions: dict[int, ImageFunction],
+        device: torch.device,
+        name: str,
+        blind_functions: dict[int, ImageFunction] | None = None,
+    ) -> None:
         self.functions = functions
         self.device = device
         self.name = name
+        self.blind_functions = blind_functions or {}  # used when no noise level is given
 
     @classmethod
     def from_checkpoint(
@@ -141,7 +148,8 @@ class Denoiser:
         overlap: int | None = None,
         channels_last: bool = True,
     ) -> Denoiser:
-        """Load a checkpoint (``None``: the shipped colour and grey defaults, picked per image).
+        """Load a checkpoint (``None``: the shipped colour and grey defaults, picked per image, and the shipped
+        blind model, used when no noise level is given).
 
         ``channels_last=False`` runs the plain NCHW ("eager") path, for comparison.
         """
@@ -150,12 +158,18 @@ class Denoiser:
             check_tile(tile, overlap)
         resolved = resolve_device(device)
         paths = {None: path} if path else default_checkpoints()
-        functions: dict[int, ImageFunction] = {}
-        for channels, checkpoint in paths.items():
-            model, _ = load_checkpoint(checkpoint, resolved)
-            functions[channels or model.channels] = NetworkMethod(model, tile, overlap, channels_last=channels_last)
-        names = str(path) if path else "the shipped " + ", ".join(Path(p).name for p in paths.values())
-        return cls(functions, resolved, name=names)
+        blind_paths = {} if path else default_blind_checkpoints()
+
+        def methods(found: dict) -> dict[int, ImageFunction]:
+            loaded = {}
+            for channels, checkpoint in found.items():
+                model, _ = load_checkpoint(checkpoint, resolved)
+                loaded[channels or model.channels] = NetworkMethod(model, tile, overlap, channels_last=channels_last)
+            return loaded
+
+        files = [*paths.values(), *blind_paths.values()]
+        names = str(path) if path else "the shipped " + ", ".join(Path(p).name for p in files)
+        return cls(methods(paths), resolved, name=names, blind_functions=methods(blind_paths))
 
     @classmethod
     def from_onnx(
@@ -192,8 +206,8 @@ class Denoiser:
         return estimate_sigma(np.asarray(noisy, dtype=np.float32))
 
     def is_blind(self, channels: int) -> bool:
-        """True when images of ``channels`` are denoised by a network that estimates its own noise level."""
-        function = self.functions.get(channels)
+        """True when images of ``channels`` without a noise level go to a network that estimates its own."""
+        function = self.blind_functions.get(channels, self.functions.get(channels))
         return isinstance(function, NetworkMethod) and function.blind
 
     def tile_count(self, shape: tuple[int, ...], ensemble: bool = False) -> int | None:
@@ -204,7 +218,10 @@ class Denoiser:
             return None
         return function.tile_count(shape[0], shape[1]) * (DIHEDRAL_COUNT if ensemble else 1)
 
-    def function_for(self, channels: int) -> ImageFunction:
+    def function_for(self, channels: int, blind: bool = False) -> ImageFunction:
+        """The function for images of ``channels``; with ``blind``, the blind model's where one is loaded."""
+        if blind and channels in self.blind_functions:
+            return self.blind_functions[channels]
         if channels not in self.functions:
             available = " or ".join(str(c) for c in sorted(self.functions))
             raise ValueError(f"{self.name} denoises {available}-channel images; this image has {channels}")
@@ -249,7 +266,7 @@ class Denoiser:
             raise ValueError(f"tensor input must be float on [0, 1], or uint8 / uint16 pixels; got {noisy.dtype}")
         if not integer and not torch.isfinite(noisy).all():
             raise ValueError("the image contains NaN or infinite values")
-        function = self.function_for(noisy.shape[1])
+        function = self.function_for(noisy.shape[1], blind=level.blind)
         outputs = []
         for index in range(noisy.shape[0]):
             image = noisy[index : index + 1].to(self.device, torch.float32)

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint
+from denoise.models.registry import PRETRAINED
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import ran_on_gpu
 from denoise_lab.leaderboard.report import UNRECORDED, summarise
@@ -290,20 +291,38 @@ def validation(data: dict) -> str:
     return " and ".join(parts) or "not recorded"
 
 
+def noise_line(meta: dict) -> str:
+    """The card's line on the training noise: Gaussian of a given sigma, or a camera's (a blind model)."""
+    if meta.get("noise") == "camera":
+        return (
+            "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
+            "raw mosaic, shot and read noise of a random ISO, demosaicked and processed back, JPEG at a random "
+            f"quality), with white Gaussian noise up to {meta.get('sigma_max', '?')}/255 on a fifth of the patches; "
+            "blind: a small network estimates a per-pixel noise map, which the UNet takes (residual learning)."
+        )
+    return (
+        f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
+        f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
+        "the noise (residual learning)."
+    )
+
+
 def card(path: Path, summary: dict) -> list[str]:
     """The card's section for one checkpoint file."""
     model, meta = load_checkpoint(path)
     channels = model.channels
     data = meta.get("data", {})
     config = ", ".join(f"{key}={value}" for key, value in model.model_config.items() if key != "name")
-    experiment = EXPERIMENTS.get(channels, "colour")
+    blind = meta.get("noise") == "camera"
+    experiment = "real" if blind else EXPERIMENTS.get(channels, "colour")
     runs = meta.get("runs") or []
     several = len({run.get("lr") for run in runs}) > 1 or any(run.get("batch_size") for run in runs)
     batches = "batches per run (below)" if several else f"batches of {data.get('batch_size', '?')}"
     peak = "peak lr per run (below)" if several else f"lr {meta.get('lr', '?')}"
     subset = f" (its first {data['val_images']} images)" if data.get("val_images") else ""
     lines = [
-        f"## `{path.name}`: {'grey' if channels == 1 else 'colour'} images",
+        f"## `{path.name}`: {'grey' if channels == 1 else 'colour'} images"
+        + (", real noise, no sigma given (the default without --sigma)" if blind else ""),
         "",
         f"- Network: `{model.model_config['name']}` ({config}); {count_parameters(model) / 1e6:.2f} M parameters, "
         f"{gmacs_per_megapixel(model, channels):.1f} GMACs per megapixel; {path.stat().st_size / 2**20:.1f} MB.",
@@ -311,9 +330,7 @@ def card(path: Path, summary: dict) -> list[str]:
         f"{' (grey versions)' if data.get('grey') else ''}, random {data.get('patch_size', '?')}x"
         f"{data.get('patch_size', '?')} patches{' drawn by area' if data.get('sample_by_area') else ''}, "
         f"{batches}, flips and rotations{augmentation(data)}; validation on {validation(data)}{subset}.",
-        f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
-        f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
-        "the noise (residual learning).",
+        noise_line(meta),
         f"- Optimisation: {meta.get('loss', '?')} loss, AdamW {peak}, weight decay "
         f"{meta.get('weight_decay', '?')}, {meta.get('warmup_steps', '?')} warm-up steps then cosine decay.",
         *history(meta),
@@ -334,7 +351,7 @@ def card(path: Path, summary: dict) -> list[str]:
 
 def render(folder: Path, results: Path) -> str:
     summary = summarise(read_rows(results / "leaderboard.csv"))
-    paths = [folder / name for name in DEFAULT_CHECKPOINTS.values() if (folder / name).is_file()]
+    paths = [folder / entry.file for entry in PRETRAINED.values() if (folder / entry.file).is_file()]
     lines = [
         "# Model card: the shipped checkpoints",
         "",

@@ -176,3 +176,23 @@ def test_without_a_sigma_a_blind_checkpoint_denoises_at_its_own_estimate_times_t
 def _unet_checkpoint(tmp_path):
     save_checkpoint(tmp_path / "unet.pt", create_model("unet", widths=[8, 16]))
     return tmp_path / "unet.pt"
+
+
+def test_the_shipped_blind_model_is_the_default_without_a_sigma(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    shipped = tmp_path / "checkpoints"
+    shipped.mkdir()
+    colour, blind = create_model("unet", widths=[8, 16]), create_model("blind_unet", widths=[8, 16])
+    save_checkpoint(shipped / "denoise-colour.pt", colour)
+    save_checkpoint(shipped / "denoise-real.pt", blind)
+    monkeypatch.setenv("DENOISE_CHECKPOINTS", str(shipped))
+    denoiser = Denoiser.from_checkpoint(device="cpu")
+    assert denoiser.is_blind(3) and "denoise-real.pt" in denoiser.name
+    noisy = _patches(1)[0].permute(1, 2, 0).numpy()
+    tensor = torch.from_numpy(noisy).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        by_blind = blind(tensor, blind.estimate(tensor) * 0.5)[0].permute(1, 2, 0).numpy()
+        by_colour = colour(tensor, 0.1)[0].permute(1, 2, 0).numpy()
+    blind_out = denoiser(noisy, NoiseLevel.estimated(strength=0.5))
+    torch.testing.assert_close(torch.from_numpy(blind_out), torch.from_numpy(by_blind), atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(denoiser(noisy, 0.1)), torch.from_numpy(by_colour), atol=1e-5, rtol=0)

@@ -25,6 +25,7 @@ class Pretrained:
     model: str
     channels: int  # the images it denoises: 1 grey, 3 colour
     summary: str
+    blind: bool = False  # estimates its own noise level: the default when no sigma is given
 
 
 PRETRAINED: Registry[Pretrained] = Registry(
@@ -32,6 +33,9 @@ PRETRAINED: Registry[Pretrained] = Registry(
     {
         "denoise-colour": Pretrained("denoise-colour.pt", "unet", 3, "colour photos, white Gaussian noise"),
         "denoise-grey": Pretrained("denoise-grey.pt", "unet", 1, "grey photos, white Gaussian noise"),
+        "denoise-real": Pretrained(
+            "denoise-real.pt", "blind_unet", 3, "colour photos, real camera noise, no sigma needed", blind=True
+        ),
     },
 )
 

@@ -7,7 +7,8 @@ metric code) against the mean. Methods:
 - ``noisy``: the real photo itself;
 - ``default``: exactly what ``python -m denoise.infer photo.jpg`` does with no ``--sigma`` (the shipped blind
   model when one ships, else the estimated sigma into the Gaussian model);
-- ``ffdnet-estimated``: FFDNet at our estimator's sigma;
+- ``ffdnet-estimated``, ``ours-estimated``: FFDNet and our Gaussian model at our estimator's sigma (the
+  latter is the default before a blind model ships);
 - ``ours-oracle``, ``ffdnet-oracle``, ``bilateral-oracle``, ``nlm-oracle``: each at its best single sigma
   for the whole set, chosen on the set itself (a grid of ``--grid`` levels in /255): an upper bound for
   them, tuned on the test data, marked as such.
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         f"default (python -m denoise.infer, no --sigma: {default_level})": score(default, images, "default"),
     }
     tunable = fixed_sigma_methods(denoiser)
+    if denoiser.is_blind(3):
+        rows["ours (Gaussian model) at our estimated sigma"] = score(
+            lambda x: denoiser(x, estimate_sigma(x)), images, "ours-estimated"
+        )
     if "ffdnet" in tunable:
         rows["ffdnet at our estimated sigma"] = score(lambda x: ffdnet_denoise(x, estimate_sigma(x)), images, "ffdnet")
     oracle_sigmas = {}
