@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             noisy, denoised = (np.round(image / 257).astype(np.uint8) for image in (data.pixels, denoised))
         else:
             noisy = data.pixels
-        used = "blind model" if estimated is None else f"blind, sigma {estimated * 255:.1f}"
+        used = "blind model, its own estimate" if estimated is None else f"estimated sigma {estimated * 255:.1f}/255"
         pairs.append((central_crop(noisy, args.crop), central_crop(denoised, args.crop), path.stem, used))
         print(f"{path.name}: {used}", flush=True)
     write_image(args.out, ImageData(contact_sheet(pairs, args.crop)))
