@@ -191,6 +191,6 @@ def test_the_command_serves_on_loopback_and_removes_its_uploads_when_stopped(tmp
         _upload(f"http://127.0.0.1:{port}", source)
         assert [path.name.startswith("denoise-app-") for path in tmp_path.iterdir() if path.is_dir()] == [True]
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # how a service manager stops it (Ctrl+C takes the same path)
         process.wait(timeout=60)
     assert not [path for path in tmp_path.iterdir() if path.name.startswith("denoise-app-")]  # cleaned

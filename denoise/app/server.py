@@ -16,6 +16,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -243,9 +244,15 @@ def make_server(app: App, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
 
 
 def serve(denoiser: Denoiser, port: int = DEFAULT_PORT) -> None:
-    """Serve until interrupted; the temporary folder of the uploads is removed on the way out."""
+    """Serve until Ctrl+C or SIGTERM; the temporary folder of the uploads is removed on the way out."""
     with tempfile.TemporaryDirectory(prefix="denoise-app-") as workspace:
         server = make_server(App(denoiser, Path(workspace)), port)
+
+        def stop(signum, frame) -> None:  # also where SIGINT was ignored (a background job): stop cleanly
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop)
         print(f"denoise app: open http://{HOST}:{server.server_address[1]}/ (Ctrl+C stops it)", flush=True)
         try:
             server.serve_forever()
