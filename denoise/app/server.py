@@ -53,6 +53,7 @@ class Job:
 
     folder: Path
     source: Path
+    shape: tuple[int, ...]  # the image's H x W [x C], read once at upload
     state: str = "ready"  # ready, running, done, failed
     error: str | None = None
     tiles_done: int = 0
@@ -121,7 +122,7 @@ class App:
         if height * width > MAX_PIXELS:
             shutil.rmtree(folder)
             raise RequestError(f"{name} is {width}x{height}, above the limit of {MAX_PIXELS // 10**6} megapixels")
-        self.jobs[job_id] = Job(folder, source)
+        self.jobs[job_id] = Job(folder, source, image.pixels.shape)
         return job_id
 
     def job(self, job_id: str) -> Job:
@@ -137,7 +138,7 @@ class App:
             if job.state == "running":
                 raise RequestError("this image is being denoised already: wait for it to finish")
             job.state, job.error, job.tiles_done, job.estimated, job.settings = "running", None, 0, None, settings
-            job.tiles_total = self.denoiser.tile_count(read_image(job.source).pixels.shape)
+            job.tiles_total = self.denoiser.tile_count(job.shape)
         threading.Thread(target=self._run, args=(job, level, strength), daemon=True).start()
 
     def _run(self, job: Job, level: NoiseLevel | None, strength: float) -> None:

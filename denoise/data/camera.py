@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import kornia
 import torch
 
+from denoise.data.colour_jitter import apply_colour_maps
+
 # XYZ -> camera matrices of four cameras, as used by Brooks et al. (from their reference code).
 XYZ_TO_CAMERAS = torch.tensor(
     [
@@ -87,9 +89,7 @@ def gamma_compression(x: torch.Tensor) -> torch.Tensor:
     return x.clamp(min=EPSILON) ** (1.0 / GAMMA)
 
 
-def apply_ccm(image: torch.Tensor, ccm: torch.Tensor) -> torch.Tensor:
-    """A 3 x 3 colour matrix per image on every pixel. Shape: (B, 3, H, W), (B, 3, 3) -> (B, 3, H, W)."""
-    return torch.einsum("bij,bjhw->bihw", ccm.to(image.dtype), image)
+apply_ccm = apply_colour_maps  # a colour matrix per image on every pixel: (B, 3, H, W), (B, 3, 3) -> (B, 3, H, W)
 
 
 def _gains(params: CameraParams, dtype) -> torch.Tensor:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from denoise.data.images import list_images
 from denoise.data.registry import resolve_folder
+from denoise.data.validation import central_crop as centre
 from denoise.demo import caption
 from denoise.infer import noise_level
 from denoise.io import ImageData, read_image, write_image
@@ -27,8 +28,7 @@ PAIRS_PER_ROW = 2
 
 def central_crop(image: np.ndarray, size: int) -> np.ndarray:
     """The central ``size`` x ``size`` window (smaller when the image is), as H x W x 3 (grey repeated)."""
-    top, left = max((image.shape[0] - size) // 2, 0), max((image.shape[1] - size) // 2, 0)
-    crop = image[top : top + size, left : left + size]
+    crop = centre(image, size)
     return np.repeat(crop[..., None], 3, axis=2) if crop.ndim == 2 else crop
 
 
