@@ -88,11 +88,15 @@ class NetworkMethod:
         if level.blind and not self.blind:
             raise ValueError("this model needs a noise level (--sigma): only a blind model estimates its own")
 
+        self.estimated = []  # (mean level, pixels) of each tile a blind model estimated, for reporting
+
         def run(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:
             if self.channels_last:
                 tiles = tiles.contiguous(memory_format=torch.channels_last)
             if level.blind:  # the network's own estimate, scaled by the strength
-                return self.model(tiles, self.model.estimate(tiles) * level.number).contiguous()
+                estimate = self.model.estimate(tiles)
+                self.estimated.append((float(estimate.mean()), tiles.shape[-2] * tiles.shape[-1]))
+                return self.model(tiles, estimate * level.number).contiguous()
             return self.model(tiles, sigma if sigma_tiles is None else sigma_tiles).contiguous()
 
         with torch.inference_mode():
@@ -204,6 +208,14 @@ class Denoiser:
             images = noisy.detach().float().cpu().permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
             return torch.tensor([estimate_sigma(image) for image in images])
         return estimate_sigma(np.asarray(noisy, dtype=np.float32))
+
+    def blind_estimate(self, channels: int) -> float | None:
+        """The mean noise level the blind model of ``channels`` estimated over the tiles of its last image."""
+        function = self.blind_functions.get(channels, self.functions.get(channels))
+        tiles = getattr(function, "estimated", None)
+        if not tiles:
+            return None
+        return sum(level * pixels for level, pixels in tiles) / sum(pixels for _, pixels in tiles)
 
     def is_blind(self, channels: int) -> bool:
         """True when images of ``channels`` without a noise level go to a network that estimates its own."""

@@ -191,7 +191,8 @@ def denoise_image_file(
 
     The one path from a file to a denoised file: the command line and the web app both call it, so their
     outputs are the same bytes for the same settings. ``given`` is a checked level; without it (and without
-    ``sigma_map``) the level is estimated and passed to ``on_estimate``.
+    ``sigma_map``) the level is estimated and passed to ``on_estimate`` (a blind model's mean estimate, after
+    it ran).
     """
     image = read_image(source)
     noisy = image.to_float()
@@ -199,6 +200,10 @@ def denoise_image_file(
     if estimated is not None and on_estimate is not None:
         on_estimate(estimated)
     result = denoiser(noisy, level, ensemble=ensemble, progress=progress)
+    if level.blind and on_estimate is not None:
+        blind = denoiser.blind_estimate(noisy.shape[2] if noisy.ndim == 3 else 1)
+        if blind is not None:
+            on_estimate(blind)
     write_image(target, image.with_pixels_from_float(result))
     return image.pixels.shape[0] * image.pixels.shape[1] / 1e6
 

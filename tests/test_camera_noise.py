@@ -196,3 +196,15 @@ def test_the_shipped_blind_model_is_the_default_without_a_sigma(tmp_path, monkey
     blind_out = denoiser(noisy, NoiseLevel.estimated(strength=0.5))
     torch.testing.assert_close(torch.from_numpy(blind_out), torch.from_numpy(by_blind), atol=1e-5, rtol=0)
     torch.testing.assert_close(torch.from_numpy(denoiser(noisy, 0.1)), torch.from_numpy(by_colour), atol=1e-5, rtol=0)
+
+
+def test_a_blind_models_estimate_is_reported_like_the_estimators(tmp_path):
+    from denoise.infer import denoise_image_file
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "blind.pt", create_model("blind_unet", widths=[8, 16]))
+    denoiser = Denoiser.from_checkpoint(str(tmp_path / "blind.pt"), device="cpu")
+    write_image(tmp_path / "in.png", ImageData((_patches(1)[0].permute(1, 2, 0).numpy() * 255).round().astype("uint8")))
+    reported = []
+    denoise_image_file(denoiser, tmp_path / "in.png", tmp_path / "out.png", on_estimate=reported.append)
+    assert len(reported) == 1 and 0 < reported[0] < 1  # the page and the CLI show it
