@@ -33,7 +33,7 @@ from denoise.utils.plots import pyplot, save_figure
 from denoise_lab.curves import read_validation
 from denoise_lab.leaderboard.cache import ResultCache, method_key_of
 from denoise_lab.leaderboard.methods import checkpoint_method, shipped_checkpoints
-from denoise_lab.model_card import training_phases
+from denoise_lab.model_card import in_255, training_phases
 
 PEER = "ffdnet"
 STOP_SLACK = 1000  # a phase's CSV may run this many steps past the step its checkpoint was exported at
@@ -190,7 +190,7 @@ def forecast(path: Path, names: list[str], folder: Path, rows: list[dict], last:
     ours, peer = checkpoint_method(path).key, peer_key(rows)
     data = metadata["data"]
     images = validation_images(rows, data)
-    sigmas = [key for key in points[-1].psnr if key in {f"{s:g}" for s in data["val_sigmas"]}]
+    sigmas = [key for key in points[-1].psnr if key in {f"{s:g}" for s in in_255(data, "val_sigmas", [])}]
     recent = {s: gain_per_doubling(points[-last:], s) for s in sigmas}
     before = points[-2 * last : -last]
     earlier = {s: gain_per_doubling(before, s) if len(before) >= 2 else None for s in sigmas}

@@ -291,18 +291,23 @@ def validation(data: dict) -> str:
     return " and ".join(parts) or "not recorded"
 
 
+def in_255(meta: dict, name: str, default="?"):
+    """A training hyperparameter in 8-bit units: ``NAME_255``, or ``NAME`` in checkpoints saved before the rename."""
+    return meta.get(f"{name}_255", meta.get(name, default))
+
+
 def noise_line(meta: dict) -> str:
     """The card's line on the training noise: Gaussian of a given sigma, or a camera's (a blind model)."""
     if meta.get("noise") == "camera":
         return (
             "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
             "raw mosaic, shot and read noise of a random ISO, demosaicked and processed back, JPEG at a random "
-            f"quality), with white Gaussian noise up to {meta.get('sigma_max', '?')}/255 on a fifth of the patches; "
+            f"quality), with white Gaussian noise up to {in_255(meta, 'sigma_max')}/255 on a fifth of the patches; "
             "blind: a small network estimates a per-pixel noise map, which the UNet takes (residual learning)."
         )
     return (
-        f"- Noise: Gaussian, sigma drawn uniformly from [{meta.get('sigma_min', '?')}, "
-        f"{meta.get('sigma_max', '?')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
+        f"- Noise: Gaussian, sigma drawn uniformly from [{in_255(meta, 'sigma_min')}, "
+        f"{in_255(meta, 'sigma_max')}]/255 per patch; sigma is an input (a noise map) and the network predicts "
         "the noise (residual learning)."
     )
 

@@ -1,5 +1,7 @@
 """The noise-level contract: checked once on [0, 1], strength applied once, one tensor form."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -56,3 +58,29 @@ def test_one_tensor_form_for_numbers_and_maps():
 def test_bad_maps_are_refused(sigma_map, message):
     with pytest.raises(ValueError, match=message):
         NoiseLevel.of(sigma_map, (4, 6, 3))
+
+
+def _sigma_settings(node, path=()):
+    """Every (key path, value) in a parsed YAML whose key names a noise level."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = (*path, str(key))
+            if "sigma" in str(key) and not isinstance(value, dict):
+                yield here, value
+            yield from _sigma_settings(value, here)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _sigma_settings(item, path)
+
+
+def test_configs_give_sigma_on_the_unit_scale_or_say_255_in_the_name():
+    import yaml
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    found = {}
+    for config in sorted(root.rglob("*.yaml")):
+        for keys, value in _sigma_settings(yaml.safe_load(config.read_text())):
+            numbers = value if isinstance(value, list) else [value]
+            if not keys[-1].endswith("_255") and any(isinstance(n, int | float) and n > 1 for n in numbers):
+                found[f"{config.name}: {'.'.join(keys)}"] = value
+    assert found == {}, "a level above 1 under a name without _255 reads as the [0, 1] scale"

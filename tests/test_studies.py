@@ -140,7 +140,7 @@ def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, m
             write_image(tmp_path / folder / f"{index}.png", ImageData(np.round(photo(64, 96) * 255).astype(np.uint8)))
     config = tmp_path / "data.yaml"
     data = {"train_sets": [str(tmp_path / "setA"), str(tmp_path / "setB")], "val_set": None, "val_crop": 48,
-            "holdout": {str(tmp_path / "setA"): 1, str(tmp_path / "setB"): 1}, "val_sigmas": [25.0]}  # fmt: skip
+            "holdout": {str(tmp_path / "setA"): 1, str(tmp_path / "setB"): 1}, "val_sigmas_255": [25.0]}  # fmt: skip
     config.write_text(yaml.safe_dump({"data": data}))
     checkpoint = random_checkpoint(tmp_path / "random.pt")
     out = tmp_path / "heldout.md"

@@ -89,7 +89,7 @@ def _project(tmp_path):
     metadata = {
         "global_step": 400,
         "runs": [{"start_step": 0, "batch_size": 16}, {"start_step": 100, "batch_size": 16, "init_from": "model.pt"}],
-        "data": {"val_set": "VAL", "val_images": 2, "val_sigmas": [25.0]},
+        "data": {"val_set": "VAL", "val_images": 2, "val_sigmas_255": [25.0]},
         "machines": ["a test machine"],
     }
     save_checkpoint(checkpoint, create_model("unet", channels=3, widths=SMALL_WIDTHS), **metadata)

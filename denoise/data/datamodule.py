@@ -52,7 +52,7 @@ class DenoiseDataModule(L.LightningDataModule):
         val_images: use only N validation images (None: all).
         val_skip: skip the first N validation images (e.g. validate on training-set images held out of
             training with ``train_images``).
-        val_sigmas: validation noise levels (/255).
+        val_sigmas_255: validation noise levels (/255).
         train_images: use only the first N training images (None: all; for quick runs).
         num_workers: validation data-loader worker processes (training plans are cheap to make in-process).
         seed: seed of the patch sampling.
@@ -67,7 +67,7 @@ class DenoiseDataModule(L.LightningDataModule):
         batch_size: int = 16,
         patches_per_epoch: int = 16000,
         val_images: int | None = None,
-        val_sigmas: tuple[float, ...] = (15.0, 25.0, 50.0),
+        val_sigmas_255: tuple[float, ...] = (15.0, 25.0, 50.0),
         train_images: int | None = None,
         num_workers: int = 2,
         seed: int = 0,
@@ -122,7 +122,7 @@ class DenoiseDataModule(L.LightningDataModule):
             paths = paths[: hp.val_images] if hp.val_images else paths
             if not paths:
                 raise DataConfigError(f"no validation images left in {hp.val_set} after skipping {hp.val_skip}")
-            self.val_dataset = ProtocolDataset(paths, tuple(hp.val_sigmas), hp.grey, crop=hp.val_crop)
+            self.val_dataset = ProtocolDataset(paths, tuple(hp.val_sigmas_255), hp.grey, crop=hp.val_crop)
 
     def split_training_images(self) -> tuple[list, list]:
         """(training image paths, held-out image paths): per set, its last ``holdout[set]`` images by name."""

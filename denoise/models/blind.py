@@ -62,7 +62,14 @@ class BlindUNetDenoiser(nn.Module):
         self.model_config = _config("blind_unet", locals())
         self.channels = channels
         self.estimator = NoiseLevelEstimator(channels, estimator_width, estimator_depth)
-        self.denoiser = UNetDenoiser(channels, encoding, encoding_options, widths, downsample, init=init)
+        self.denoiser = UNetDenoiser(
+            channels=channels,
+            encoding=encoding,
+            encoding_options=encoding_options,
+            widths=widths,
+            downsample=downsample,
+            init=init,
+        )
         self.pad_multiple = self.denoiser.pad_multiple
 
     def adopt(self, model: nn.Module) -> bool:

@@ -25,18 +25,26 @@ def _config(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 class _ResidualUNet(ResidualDenoiser):
-    """Encoding -> UNet body with ``make_block`` -> residual; the shared assembly of the registered models."""
+    """Encoding -> UNet body with ``make_block`` -> residual; the shared assembly of the registered models.
+
+    Args (the arguments every registered UNet takes; a subclass passes them on as ``**unet``):
+        channels: image channels (1 grey, 3 RGB).
+        encoding: ``space_to_depth``, ``dct`` or ``haar``; ``encoding_options`` e.g. ``{"k": 4}`` for dct.
+        widths: channels per level; their count is the depth.
+        downsample: ``maxpool``, ``strided`` (2x2 conv, stride 2) or ``haar`` (DWT + 1x1 conv).
+    """
 
     def __init__(
         self,
-        config: dict[str, Any],
-        channels: int,
-        encoding: str,
-        encoding_options: dict[str, Any] | None,
-        widths: Sequence[int],
-        downsample: str,
         make_block: BlockFactory,
-        refine_blocks: int = 0,
+        refine_blocks: int,
+        /,
+        *,
+        channels: int = 3,
+        encoding: str = "space_to_depth",
+        encoding_options: dict[str, Any] | None = None,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        downsample: str = "maxpool",
     ) -> None:
         if channels < 1:
             raise ValueError(f"channels must be >= 1 (1 grey, 3 RGB), got {channels}")
@@ -44,7 +52,17 @@ class _ResidualUNet(ResidualDenoiser):
         coefficients = channels * encoder.expansion
         body = UNet(coefficients + channels, coefficients, widths, make_block, downsample, refine_blocks)
         super().__init__(encoder, body, channels)
-        self.model_config = config
+        self.unet_arguments = {
+            "channels": channels,
+            "encoding": encoding,
+            "encoding_options": encoding_options,
+            "widths": widths,
+            "downsample": downsample,
+        }
+
+    def _record(self, name: str, **own: Any) -> None:
+        """Set ``model_config``: the registered ``name``, the shared UNet arguments and the subclass's ``own``."""
+        self.model_config = _config(name, {**self.unet_arguments, **own})
 
 
 @register_model("unet")
@@ -53,34 +71,22 @@ class UNetDenoiser(_ResidualUNet):
     ``downsample`` between levels.
 
     Args:
-        channels: image channels (1 grey, 3 RGB).
-        encoding: ``space_to_depth``, ``dct`` or ``haar``; ``encoding_options`` e.g. ``{"k": 4}`` for dct.
-        widths: channels per level; their count is the depth.
-        downsample: ``maxpool``, ``strided`` (2x2 conv, stride 2) or ``haar`` (DWT + 1x1 conv).
         blocks_per_level: conv blocks in each encoder and decoder level (depth at every scale).
         refine_blocks: residual blocks at the finest level before the head (depth where detail is made); they
             start as the identity, so a trained network with fewer of them warm-starts this one exactly.
         init: ``torch`` (PyTorch's layer defaults) or ``kaiming`` (He init for the LeakyReLU blocks, which keeps
             the coarse levels alive at the start: :mod:`denoise.models.init`).
+        **unet: ``channels``, ``encoding``, ``encoding_options``, ``widths``, ``downsample`` (see
+            :class:`_ResidualUNet`).
     """
 
-    def __init__(
-        self,
-        channels: int = 3,
-        encoding: str = "space_to_depth",
-        encoding_options: dict[str, Any] | None = None,
-        widths: Sequence[int] = (32, 64, 128, 256),
-        downsample: str = "maxpool",
-        blocks_per_level: int = 1,
-        refine_blocks: int = 0,
-        init: str = "torch",
-    ) -> None:
-        config = _config("unet", locals())
+    def __init__(self, blocks_per_level: int = 1, refine_blocks: int = 0, init: str = "torch", **unet: Any) -> None:
         # one block is the block itself, not a one-block Stage: checkpoints keep their parameter names
         make_block = (
             ConvBlock if blocks_per_level == 1 else functools.partial(Stage, block=ConvBlock, depth=blocks_per_level)
         )
-        super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block, refine_blocks)
+        super().__init__(make_block, refine_blocks, **unet)
+        self._record("unet", blocks_per_level=blocks_per_level, refine_blocks=refine_blocks, init=init)
         initialise(init, self.body)
 
 
@@ -88,20 +94,13 @@ class UNetDenoiser(_ResidualUNet):
 class ConvNeXtUNetDenoiser(_ResidualUNet):
     """The UNet skeleton with ConvNeXt blocks (depthwise ``kernel_size`` conv, LN, 1x1 x2 + GELU + 1x1).
 
-    Args: as :class:`UNetDenoiser`, plus ``blocks_per_level`` ConvNeXt blocks per level and their
-    ``kernel_size``.
+    Args:
+        blocks_per_level: ConvNeXt blocks per level and side.
+        kernel_size: the depthwise convolution's kernel.
+        **unet: as :class:`UNetDenoiser`.
     """
 
-    def __init__(
-        self,
-        channels: int = 3,
-        encoding: str = "space_to_depth",
-        encoding_options: dict[str, Any] | None = None,
-        widths: Sequence[int] = (32, 64, 128, 256),
-        downsample: str = "maxpool",
-        blocks_per_level: int = 2,
-        kernel_size: int = 7,
-    ) -> None:
-        config = _config("convnext_unet", locals())
+    def __init__(self, blocks_per_level: int = 2, kernel_size: int = 7, **unet: Any) -> None:
         make_block = functools.partial(ConvNeXtStage, depth=blocks_per_level, kernel_size=kernel_size)
-        super().__init__(config, channels, encoding, encoding_options, widths, downsample, make_block)
+        super().__init__(make_block, 0, **unet)
+        self._record("convnext_unet", blocks_per_level=blocks_per_level, kernel_size=kernel_size)

@@ -19,6 +19,7 @@ from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
 from denoise.models.init import same_network
+from denoise.sigma import EIGHT_BIT
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description, ran_on_gpu
 
@@ -30,15 +31,16 @@ class NonFiniteLossError(RuntimeError):
 class DenoiseLitModule(L.LightningModule):
     """Train ``net`` to map noisy patches to clean ones.
 
-    Per patch a sigma is drawn uniformly from [sigma_min, sigma_max] (/255) and Gaussian noise synthesised on
-    the fly; the loss compares the denoised output with the clean patch. AdamW with linear warm-up then
+    Per patch a sigma is drawn uniformly from [sigma_min_255, sigma_max_255] / 255 and Gaussian noise synthesised
+    on the fly; the loss compares the denoised output with the clean patch. AdamW with linear warm-up then
     cosine decay to ``lr * final_lr_ratio`` over the run (constant when
     the run has no step limit). Validation scores whole images at each validation sigma with
     :mod:`denoise.metrics`, on the protocol's seeded noise, so the numbers equal the leaderboard's.
 
     Args:
         net: a denoiser ``net(noisy, sigma) -> denoised`` built by the model registry.
-        sigma_min, sigma_max: training noise range in 8-bit units (/255).
+        sigma_min_255, sigma_max_255: training noise range in 8-bit units, as a config states it (the names say
+            so); divided by 255 here, once, to the [0, 1] scale that everything below takes.
         loss: ``l1``, ``l2`` or ``charbonnier``.
         noise: ``gaussian`` (white, of a sigma the network is given) or ``camera`` (realistic camera noise,
             :mod:`denoise.data.camera_noise`, for a blind network such as ``blind_unet``).
@@ -68,8 +70,8 @@ class DenoiseLitModule(L.LightningModule):
     def __init__(
         self,
         net: nn.Module,
-        sigma_min: float = 0.0,
-        sigma_max: float = 75.0,
+        sigma_min_255: float = 0.0,
+        sigma_max_255: float = 75.0,
         loss: str = "l1",
         noise: str = "gaussian",
         lr: float = 1e-3,
@@ -85,11 +87,12 @@ class DenoiseLitModule(L.LightningModule):
         schedule_steps: int | None = None,
     ) -> None:
         super().__init__()
-        if not 0 <= sigma_min <= sigma_max:
-            raise ValueError(f"need 0 <= sigma_min <= sigma_max, got {sigma_min} and {sigma_max}")
+        if not 0 <= sigma_min_255 <= sigma_max_255:
+            raise ValueError(f"need 0 <= sigma_min_255 <= sigma_max_255, got {sigma_min_255} and {sigma_max_255}")
         if schedule_steps is not None and schedule_steps < 1:
             raise ValueError(f"schedule_steps must be a positive step count, got {schedule_steps}")
         self.net = net
+        self.sigma_range = (sigma_min_255 / EIGHT_BIT, sigma_max_255 / EIGHT_BIT)  # on [0, 1]
         self.loss_fn = get_loss(loss)
         self.noise = TRAINING_NOISES.get(noise)
         # only the arguments: ``validate --ckpt_path FILE`` parses these back as this class's arguments, so the
@@ -110,7 +113,7 @@ class DenoiseLitModule(L.LightningModule):
         return self.net(noisy, sigma)
 
     def training_step(self, clean: torch.Tensor, batch_index: int):
-        noisy, sigma = self.noise(clean, self.hparams.sigma_min / 255, self.hparams.sigma_max / 255)
+        noisy, sigma = self.noise(clean, *self.sigma_range)
         if self.hparams.channels_last:
             noisy = noisy.contiguous(memory_format=torch.channels_last)
         loss = self.loss_fn((self._compiled_forward or self.net)(noisy, sigma), clean)
