@@ -11,7 +11,7 @@ export DENOISE_DATA_DIR ?= $(DATA_DIR)
 DATA_SETS ?= CBSD432 Wallpapers25 CBSD68 Kodak24 McMaster BSD68 Set12 RNI6 PolyU100
 DATA_MIRROR ?=
 
-# EXPERIMENT: colour (the shipped colour model) or grey (the shipped grey model); configs/experiment/*.yaml
+# EXPERIMENT: colour, grey, real (the blind photo model) or raw (the camera raw model); configs/experiment/*.yaml
 EXPERIMENT ?= colour
 TRAINER ?= cpu
 # The data config: colour trains on the photo mixture (CBSD432 + Wallpapers25, colour jitter); grey, until it is
@@ -26,13 +26,14 @@ EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
 EXPORT_ARGS ?=
 
 LEADERBOARD_ARGS ?=
+LEADERBOARD_RAW_ARGS ?=
 # e.g. THROUGHPUT_ARGS="--settings NCHW channels_last --batch-sizes 64 256 --precisions 32-true bf16-mixed --repeats 2"
 # (python -m denoise_lab.throughput -h)
 THROUGHPUT_ARGS ?=
 
 APP_ARGS ?=
 
-.PHONY: app help install install-peers data train validate ablation studies export-checkpoint leaderboard forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
+.PHONY: app help install install-peers data train validate ablation studies export-checkpoint leaderboard leaderboard-raw forecast demo test test-slow lint bench bench-train models-table tune-bilateral docs
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(DATA_DIR)|$(DATA_DIR)|g' | \
@@ -55,7 +56,7 @@ $(VENV)/.installed: pyproject.toml
 data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA_MIRROR=../shared/datasets)
 	$(PYTHON) -m denoise.data fetch $(DATA_SETS) --root $(DATA_DIR) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
-train: install ## Train a shipped model: EXPERIMENT=colour|grey (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
+train: install ## Train a shipped model: EXPERIMENT=colour|grey|real|raw (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
 	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
 
 validate: install ## Score EXPERIMENT's last training checkpoint (or CKPT=) on its validation set at sigma 15/25/50
@@ -76,6 +77,9 @@ export-checkpoint: install ## Export EXPERIMENT's last checkpoint to checkpoints
 leaderboard: install-peers ## PSNR/SSIM of every method on CBSD68, Kodak24, McMaster (colour), BSD68, Set12 (grey) -> results/leaderboard.{md,csv,png}
 	$(PYTHON) -m denoise_lab.leaderboard $(LEADERBOARD_ARGS) && $(MAKE) docs
 
+leaderboard-raw: install-peers ## Camera raw: ours vs PMRID and BM3D+VST on synthetic raw of Kodak24 and McMaster -> results/leaderboard_raw.{md,csv}
+	$(PYTHON) -m denoise_lab.leaderboard.raw $(LEADERBOARD_RAW_ARGS) && $(MAKE) docs
+
 forecast: install ## Training still needed to reach FFDNet at the rate gained so far (results/training/lineage.json, the leaderboard cache) -> results/forecast.{md,png}
 	$(PYTHON) -m denoise_lab.forecast && $(MAKE) docs
 
@@ -94,8 +98,9 @@ test-slow: install ## Run the slow tests too
 lint: install ## Check style with ruff
 	$(PYTHON) -m ruff check denoise tests
 
-bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP, and the settings search -> results/bench*.md
-	$(PYTHON) -m denoise_lab.bench && $(PYTHON) -m denoise_lab.bench_settings && $(MAKE) docs
+bench: install ## Seconds per megapixel and peak memory at 1, 4 and 24 MP (images, blind, camera raw), and the settings search -> results/bench*.md
+	$(PYTHON) -m denoise_lab.bench && $(PYTHON) -m denoise_lab.bench_settings && \
+	$(PYTHON) -m denoise_lab.bench_files && $(MAKE) docs
 
 bench-train: install ## Training steps/s of EXPERIMENT on TRAINER per setting (layout, torch.compile, precision) -> results/train_throughput_TRAINER.md
 	$(PYTHON) -m denoise_lab.throughput $(foreach config,$(TRAIN_CONFIGS),--config $(config)) \

@@ -3,7 +3,8 @@
 Public entry points:
     denoise.transforms  exact, differentiable encodings (space-to-depth, block DCT, Haar) and noise maps
     denoise.models      registered denoising networks (`create_model`, `list_models`)
-    denoise.baselines   classical methods (tuned bilateral filter)
+    denoise.baselines   classical methods (tuned bilateral filter) and the peers' adapters
+    denoise.raw         camera raw: ``denoise.raw.pipeline.denoise_raw_file("shot.dng", "out.dng")``
 """
 
 __version__ = "0.1.0"

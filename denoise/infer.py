@@ -7,7 +7,9 @@ Inputs are files, folders (their images) or glob patterns; a pattern without a f
 folder is matched inside it (``shots/ '*.tif'`` is ``shots/*.tif``). Outputs go to ``<stem>_denoised.<ext>`` beside
 each input, or to ``-o`` (a file for one input, else a folder). Inputs are never modified or overwritten;
 an existing output is kept unless ``--overwrite``. Bit depth, grey/colour, alpha, orientation and ICC
-profile are kept. Exit code 0 when every image was written, 1 when only some were, 2 when none or on a
+profile are kept. A camera raw file (``.dng``, ``.cr2``, ``.nef``, ``.arw``, ...) is denoised as its Bayer
+mosaic by the raw model and written as a DNG (``--iso`` sets its noise; default: the file's noise profile or
+an estimate). Exit code 0 when every image was written, 1 when only some were, 2 when none or on a
 usage error; every error is one line on stderr.
 """
 
@@ -29,10 +31,15 @@ from tqdm import tqdm
 from denoise.checkpoint import CheckpointError
 from denoise.denoiser import METHODS, Denoiser
 from denoise.io import READ_SUFFIXES, ImageFileError, read_image, write_image
+from denoise.models.registry import RAW_PLANES
+from denoise.raw.dng import RAW_SUFFIXES
+from denoise.raw.noise_profile import NoiseProfile
+from denoise.raw.pipeline import denoise_raw_file
 from denoise.sigma import NoiseLevel, parse_strength, sigma_from_255
 from denoise.tiling import DEFAULT_OVERLAP, check_tile
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
+INPUT_SUFFIXES = (*READ_SUFFIXES, *RAW_SUFFIXES)
 
 
 class UsageError(Exception):
@@ -48,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument("--sigma255", type=float, metavar="S", help="the same in 8-bit units: --sigma255 25 is 25/255")
     noise.add_argument("--sigma-map", type=Path, help="per-pixel sigma: a grey image (value = sigma) or a .npy array")
     parser.add_argument("--strength", type=float, default=1.0, help="scale sigma: < 1 keeps detail, > 1 removes more")
+    parser.add_argument(
+        "--iso", type=float, help="camera raw: the noise of this ISO (default: the file's noise profile, or estimated)"
+    )
     parser.add_argument("--method", choices=sorted(METHODS), help="a classical method instead of the network")
     parser.add_argument("--checkpoint", type=Path, help="a denoise checkpoint (default: the shipped models)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
@@ -89,9 +99,9 @@ def expand_inputs(patterns: list[str]) -> list[Path]:
     for pattern in _inside_folder(patterns):
         path = Path(pattern)
         if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
             if not images:
-                raise UsageError(f"{path}: folder holds no images ({', '.join(READ_SUFFIXES)})")
+                raise UsageError(f"{path}: folder holds no images ({', '.join(INPUT_SUFFIXES)})")
             found += images
         elif path.exists():
             found.append(path)
@@ -107,17 +117,23 @@ def expand_inputs(patterns: list[str]) -> list[Path]:
 
 def plan_outputs(inputs: list[Path], output: Path | None) -> list[Path]:
     """Output path of each input (see the module docstring)."""
-    if output is not None and output.suffix and output.suffix.lower() not in READ_SUFFIXES and not output.is_dir():
+    written = (*READ_SUFFIXES, ".dng")
+    if output is not None and output.suffix and output.suffix.lower() not in written and not output.is_dir():
         raise UsageError(
-            f"-o {output}: {output.suffix} is not a supported format ({', '.join(READ_SUFFIXES)}); "
+            f"-o {output}: {output.suffix} is not a supported format ({', '.join(written)}); "
             "for a folder, create it first or give a name without an extension"
         )
-    if output is not None and output.suffix.lower() in READ_SUFFIXES and not output.is_dir():
+    if output is not None and output.suffix.lower() in written and not output.is_dir():
         if len(inputs) > 1:
             raise UsageError(f"-o {output} names one file, but there are {len(inputs)} inputs: give a folder")
         return [output]
     folder_for = (lambda path: output) if output is not None else (lambda path: path.parent)
-    return [folder_for(path) / f"{path.stem}_denoised{path.suffix}" for path in inputs]
+    return [folder_for(path) / f"{path.stem}_denoised{_output_suffix(path)}" for path in inputs]
+
+
+def _output_suffix(path: Path) -> str:
+    """An image keeps its format; a camera raw becomes a DNG."""
+    return ".dng" if path.suffix.lower() in RAW_SUFFIXES else path.suffix
 
 
 def make_denoiser(args: argparse.Namespace) -> Denoiser:
@@ -209,7 +225,10 @@ def denoise_image_file(
 
 
 def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool, given=None) -> float:
-    """The command line's :func:`denoise_image_file`: its options, a tile progress bar, the estimate printed."""
+    """The command line's :func:`denoise_image_file` (or :func:`denoise_raw` for a camera raw): its options, a
+    tile progress bar, the estimate printed."""
+    if source.suffix.lower() in RAW_SUFFIXES:
+        return denoise_raw(denoiser, source, target, args, show_tiles)
 
     def report(estimated: float) -> None:
         if not args.quiet:
@@ -220,6 +239,34 @@ def denoise_file(denoiser: Denoiser, source: Path, target: Path, args, show_tile
         return denoise_image_file(
             denoiser, source, target, given, args.sigma_map, args.strength, args.ensemble, bar.update, report
         )
+    finally:
+        bar.close()
+
+
+def denoise_raw(denoiser: Denoiser, source: Path, target: Path, args, show_tiles: bool) -> float:
+    """A camera raw file to a DNG with the raw model (:mod:`denoise.raw.pipeline`)."""
+    if args.sigma is not None or args.sigma255 is not None or args.sigma_map is not None:
+        raise UsageError(
+            f"{source}: a raw file's noise comes from its noise profile; give --iso or nothing, not a sigma"
+        )
+    if args.ensemble:
+        raise UsageError(f"{source}: --ensemble is for images; a raw file is denoised once")
+    try:
+        function = denoiser.function_for(RAW_PLANES)
+    except ValueError:
+        raise UsageError(
+            f"{source}: {denoiser.name} has no raw model; run without --checkpoint/--method to use the shipped "
+            "denoise-raw.pt, or give --checkpoint a model trained with `make train EXPERIMENT=raw`"
+        ) from None
+
+    def report(profile: NoiseProfile) -> None:
+        if not args.quiet:
+            print(f"{source}: noise from {profile.source} (shot {profile.shot:.3g}, read {profile.read:.3g})",
+                  file=sys.stderr)  # fmt: skip
+
+    bar = tqdm(desc=source.name, unit="tile", leave=False, disable=not show_tiles)
+    try:
+        return denoise_raw_file(source, target, function, args.strength, args.iso, bar.update, report, denoiser.device)
     finally:
         bar.close()
 

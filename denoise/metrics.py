@@ -40,3 +40,14 @@ def ssim(clean: np.ndarray, test: np.ndarray) -> float:
     _check_pair(clean, test)
     channel_axis = -1 if clean.ndim == 3 else None
     return float(structural_similarity(clean, test, data_range=DATA_RANGE, channel_axis=channel_axis))
+
+
+def raw_psnr(clean: np.ndarray, test: np.ndarray) -> float:
+    """PSNR in dB of linear raw ``test`` against ``clean`` (normalised to [0, 1]; ``test`` clipped there first).
+
+    The raw benchmark's metric: data range 1, one MSE over all planes, in float64.
+    """
+    if clean.shape != test.shape:
+        raise ValueError(f"raw planes to compare differ in shape: {clean.shape} vs {test.shape}")
+    mse = np.mean((np.clip(test, 0.0, 1.0).astype(np.float64) - np.clip(clean, 0.0, 1.0)) ** 2)
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)

@@ -4,7 +4,10 @@ A recipe or a checkpoint is chosen on images held out of its training sources, n
 scores each checkpoint on exactly the validation images of a data config (``configs/data/mixture.yaml`` by
 default: the last images by name of each training set, central crops of the large ones) with the protocol's
 seeded noise, the same numbers ``make train`` logs as validation, and reports the mean PSNR per source set and
-sigma. Written to ``--out`` (default ``results/heldout.md``).
+sigma. With ``--noise camera`` each image gets instead seeded realistic camera noise (:mod:`denoise.data.camera_noise`,
+no white Gaussian patches) and is denoised as ``python -m denoise.infer`` does without ``--sigma`` (a blind
+model finds the level itself): the blind model's target, on images it never trained on. Written to ``--out``
+(default ``results/heldout.md``).
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 
 from denoise import Denoiser
 from denoise.checkpoint import CheckpointError
+from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.datamodule import DataConfigError, DenoiseDataModule
+from denoise.infer import noise_level
+from denoise.metrics import psnr, to_uint8
 from denoise.protocol import image_seed, score_image
-from denoise.utils.files import atomic_write_text
+from denoise_lab.tables import publish
 
 
 def held_out(config: Path) -> DenoiseDataModule:
@@ -39,10 +46,23 @@ def source_of(path: Path, module: DenoiseDataModule) -> str:
     return str(module.hparams.val_set)
 
 
+def _label(level) -> str:
+    return f"{level:g}" if isinstance(level, float) else str(level)
+
+
+def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int) -> float:
+    """PSNR of the CLI's no-sigma path on ``clean8`` (even-cropped) with seeded camera noise."""
+    clean8 = clean8[: clean8.shape[0] // 2 * 2, : clean8.shape[1] // 2 * 2]
+    clean = torch.from_numpy(clean8.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    noisy = seeded_camera_noise(clean, seed)[0].permute(1, 2, 0).numpy()
+    return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0])))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.heldout", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", type=Path, help="denoise checkpoints (.pt or .ckpt)")
     parser.add_argument("--config", type=Path, default=Path("configs/data/mixture.yaml"), help="a data config")
+    parser.add_argument("--noise", choices=["gaussian", "camera"], default="gaussian", help="the noise added")
     parser.add_argument("--out", type=Path, default=Path("results/heldout.md"))
     args = parser.parse_args(argv)
     try:
@@ -56,28 +76,36 @@ def main(argv: list[str] | None = None) -> int:
     scores: dict[Path, dict[tuple[str, float], list[float]]] = {path: {} for path in denoisers}
     for index, path in enumerate(dataset.paths):
         clean8 = dataset[index]["clean8"]
+        levels = dataset.sigmas if args.noise == "gaussian" else ["camera"]
         for checkpoint, denoiser in denoisers.items():
-            for sigma in dataset.sigmas:
-                psnr = score_image(denoiser, clean8, sigma, image_seed(path)).psnr
-                scores[checkpoint].setdefault((sources[index], sigma), []).append(psnr)
+            for level in levels:
+                if level == "camera":
+                    psnr = camera_score(denoiser, clean8, image_seed(path))
+                else:
+                    psnr = score_image(denoiser, clean8, level, image_seed(path)).psnr
+                scores[checkpoint].setdefault((sources[index], level), []).append(psnr)
         print(f"{path.name}: scored", file=sys.stderr, flush=True)
-    columns = [(source, sigma) for source in dict.fromkeys(sources) for sigma in dataset.sigmas]
+    columns = [(source, level) for source in dict.fromkeys(sources) for level in levels]
     counts = {source: sources.count(source) for source in dict.fromkeys(sources)}
     crop = f", central {module.hparams.val_crop} x {module.hparams.val_crop} crops" if module.hparams.val_crop else ""
     lines = [
         f"Made by `python -m denoise_lab.heldout {' '.join(sys.argv[1:] if argv is None else argv)}`: the validation "
         f"images of {args.config} ({', '.join(f'{count} of {source}' for source, count in counts.items())}{crop}), "
-        "noise added under the protocol. Mean PSNR in dB.",
+        + (
+            "noise added under the protocol. "
+            if args.noise == "gaussian"
+            else "seeded camera noise, denoised as without --sigma. "
+        )
+        + "Mean PSNR in dB.",
         "",
-        "| checkpoint | " + " | ".join(f"{source} {sigma:g}" for source, sigma in columns) + " | mean |",
+        "| checkpoint | " + " | ".join(f"{source} {_label(level)}" for source, level in columns) + " | mean |",
         "|---|" + "---:|" * (len(columns) + 1),
     ]
     for checkpoint, by_column in scores.items():
         means = [float(np.mean(by_column[column])) for column in columns]
         cells = " | ".join(f"{value:.2f}" for value in means)
         lines.append(f"| {checkpoint} | {cells} | {np.mean(means):.2f} |")
-    atomic_write_text(args.out, "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(args.out, lines)
     return 0
 
 

@@ -18,26 +18,52 @@ from pathlib import Path
 import yaml
 
 from denoise.checkpoint import DEFAULT_CHECKPOINTS, checkpoint_dir, load_checkpoint
-from denoise.models.registry import PRETRAINED
+from denoise.models.registry import PRETRAINED, RAW_PLANES
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import ran_on_gpu
 from denoise_lab.leaderboard.report import UNRECORDED, summarise
 from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
-EXPERIMENTS = {1: "grey", 3: "colour"}  # `make train EXPERIMENT=...` per channel count
+EXPERIMENTS = {1: "grey", 3: "colour", 4: "raw"}  # `make train EXPERIMENT=...` per channel count
+NOISE_EXPERIMENTS = {"camera": "real", "raw": "raw", "gaussian": None}  # ... per recorded training noise
 BENCHMARKS = {3: ("CBSD68", "Kodak24", "McMaster"), 1: ("BSD68", "Set12")}
 PEER = "ffdnet"
 NOISY = "noisy"  # the leaderboard's row of the noisy input itself: no rival to stand against
 TRAINER_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "trainer"  # `make train TRAINER=cpu|gpu`
 IN_TRAINING = "in-training"  # sub-folder of the checkpoint folder: light checkpoints of unfinished runs
-LIMITS = [
+GAUSSIAN_LIMITS = (
     "Trained on synthetic additive white Gaussian noise only. Real camera noise is signal-dependent and spatially "
-    "correlated; on real photos the model runs blind with an estimated sigma (see `results/real_noise.png`), "
-    "which is a best effort, not what it was trained for.",
+    "correlated: for colour photos without --sigma the blind model below is used instead; a grey photo without "
+    "--sigma gets an estimated sigma, a best effort, not what this model was trained for.",
     "Noise levels above 75/255 were never seen in training.",
     "Trained on natural photographs (the training data above); other content (text, medical, astronomy) is out of "
     "its distribution.",
-]
+)
+KIND_LIMITS = {
+    "grey": GAUSSIAN_LIMITS,
+    "colour": GAUSSIAN_LIMITS,
+    "real": (
+        "Its camera noise is synthetic: four cameras' colour matrices mixed at random, a bilinear demosaicking, a "
+        "fixed tone curve and JPEG. A phone's processing (multi-frame merging, its own denoising and sharpening) "
+        "or a raw converter's is not among them, so on such photos it may leave noise or remove texture.",
+        "It was trained for CPU hours only (the steps above), far less than the Gaussian models; where it stands "
+        "on real photos is in `results/leaderboard_real.md`.",
+        "Colour only: grey photos without --sigma get the estimated sigma and the grey Gaussian model.",
+    ),
+    "raw": (
+        "Trained on synthetic raw only (clean sRGB photographs unprocessed to four cameras' raw, Poisson-Gaussian "
+        "noise): a sensor's fixed-pattern noise, hot pixels and banding were never seen.",
+        "Bayer sensors only (RGGB, BGGR, GRBG, GBRG); X-Trans, monochrome and linear DNGs are refused.",
+        "Without --iso and a NoiseProfile tag the noise is estimated from the mosaic's two green planes, which "
+        "texture can bias upwards (more smoothing).",
+    ),
+}
+TITLES = {
+    "grey": "grey images",
+    "colour": "colour images",
+    "real": "colour images, real noise, no sigma given (the default without --sigma)",
+    "raw": "camera raw (the Bayer mosaic of a raw or DNG file, as packed RGGB planes)",
+}
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -81,7 +107,7 @@ def cost(ours: dict, peer: dict) -> str:
 def comparison(name: str, channels: int, summary: dict) -> list[str]:
     """One sentence per set: the mean PSNR difference to FFDNet over the sigmas both have, and the cost."""
     sentences = []
-    for dataset in BENCHMARKS[channels]:
+    for dataset in BENCHMARKS.get(channels, ()):
         ours, peer = summary.get(dataset, {}).get(name), summary.get(dataset, {}).get(PEER)
         shared = sorted(set(ours["psnr"]) & set(peer["psnr"])) if ours and peer else []
         if not shared:
@@ -130,7 +156,7 @@ def status(folder: Path, results: Path) -> str:
             continue
         _, meta = load_checkpoint(path)
         steps = f"{meta.get('global_step', '?')} steps, by phase: {phases_in_short(meta)}" if meta.get("runs") else ""
-        standings = [standing(path.stem, dataset, summary) for dataset in BENCHMARKS[channels]]
+        standings = [standing(path.stem, dataset, summary) for dataset in BENCHMARKS.get(channels, ())]
         sentences = [*comparison(path.stem, channels, summary), *filter(None, standings)]
         lines.append(f"- `{name}` ({steps or 'no training record'}). {' '.join(sentences)}".rstrip())
     return "\n".join(lines or ["No trained checkpoint ships yet."]) + "\n"
@@ -238,8 +264,10 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         for runs, end in training_phases(meta.get("runs") or [{"start_step": 0}], meta.get("global_step"))
     ]
     networks = [phase.get("grown_from") for phase, _, _ in phases[1:]] + [final]
+    experiments = phase_experiments([phase for phase, _, _ in phases], experiment, final)
     commands = []
     for index, (phase, latest, end) in enumerate(phases):
+        experiment = experiments[index]
         on_gpu = _device(phase, meta) == "cuda"
         args = [f"--trainer.max_steps {end}"] if end and (on_gpu or index) else []
         args += [f"--model.schedule_steps {latest['schedule_end']}"] if args and _short(latest, end) else []
@@ -248,7 +276,10 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         if not index and final.get("init"):  # only the first run's init shapes the weights: named, whatever configs say
             args.append(f"--model.net.init_args.init {final['init']}")
         if index:
-            args += [f"--model.init_from runs/{experiment}/phase{index}.pt", f"--model.lr {phase.get('lr')}"]
+            args += [
+                f"--model.init_from runs/{experiments[index - 1]}/phase{index}.pt",
+                f"--model.lr {phase.get('lr')}",
+            ]
             args += ["--model.restart_schedule true"] if phase.get("restart_schedule") else []
         args += [f"--seed_everything {phase['seed']}"] if phase.get("seed") else []  # the configs seed 0
         args += [f"--data.seed {phase['data_seed']}"] if phase.get("data_seed") else []
@@ -257,6 +288,10 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
             [f"--model.net.init_args.refine_blocks {network['refine_blocks']}"] if network.get("refine_blocks") else []
         )
         train = f"make train EXPERIMENT={experiment}" + (" TRAINER=gpu" if on_gpu else "")
+        # the colour experiment now trains on the photo mixture; its phases recorded before that (or on
+        # CBSD432 alone) name the BSD-only data config
+        if experiment == "colour" and phase.get("train_sets", ["CBSD432"]) == ["CBSD432"]:
+            train += " DATA_CONFIG=cbsd432"
         commands.append(train + (f' TRAIN_ARGS="{" ".join(args)}"' if args else ""))
         last = index == len(phases) - 1
         commands.append(
@@ -265,6 +300,23 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         )
     first, *rest = commands
     return "`" + "`, then `".join([f"make data DATA_MIRROR=../shared/datasets && {first}", *rest]) + "`"
+
+
+def phase_experiments(phases: list[dict], experiment: str, final: dict) -> list[str]:
+    """The ``make train EXPERIMENT=`` of each phase: as recorded (its ``noise``), else ``experiment`` from the
+    last change of architecture on (e.g. the blind model grown from the colour UNet) and, before it, the Gaussian
+    experiment of the network it grew from."""
+    changed = [
+        i
+        for i, phase in enumerate(phases)
+        if (phase.get("grown_from") or {}).get("name", final.get("name")) != final.get("name")
+    ]
+    first_own = changed[-1] if changed else 0
+    before = EXPERIMENTS.get(final.get("channels", 3), "colour")
+    return [
+        NOISE_EXPERIMENTS.get(phase.get("noise")) or (experiment if index >= first_own else before)
+        for index, phase in enumerate(phases)
+    ]
 
 
 def augmentation(data: dict) -> str:
@@ -312,25 +364,25 @@ def noise_line(meta: dict) -> str:
     )
 
 
-def card(path: Path, summary: dict) -> list[str]:
+def card(path: Path, summary: dict, results: Path) -> list[str]:
     """The card's section for one checkpoint file."""
     model, meta = load_checkpoint(path)
     channels = model.channels
     data = meta.get("data", {})
     config = ", ".join(f"{key}={value}" for key, value in model.model_config.items() if key != "name")
-    blind = meta.get("noise") == "camera"
-    experiment = "real" if blind else EXPERIMENTS.get(channels, "colour")
+    kind = kind_of(channels, meta)
+    experiment = {"grey": "grey", "colour": "colour"}.get(kind, kind)
     runs = meta.get("runs") or []
     several = len({run.get("lr") for run in runs}) > 1 or any(run.get("batch_size") for run in runs)
     batches = "batches per run (below)" if several else f"batches of {data.get('batch_size', '?')}"
     peak = "peak lr per run (below)" if several else f"lr {meta.get('lr', '?')}"
     subset = f" (its first {data['val_images']} images)" if data.get("val_images") else ""
     lines = [
-        f"## `{path.name}`: {'grey' if channels == 1 else 'colour'} images"
-        + (", real noise, no sigma given (the default without --sigma)" if blind else ""),
+        f"## `{path.name}`: {TITLES[kind]}",
         "",
         f"- Network: `{model.model_config['name']}` ({config}); {count_parameters(model) / 1e6:.2f} M parameters, "
-        f"{gmacs_per_megapixel(model, channels):.1f} GMACs per megapixel; {path.stat().st_size / 2**20:.1f} MB.",
+        f"{gmacs_per_megapixel(model, channels) / (RAW_PLANES if kind == 'raw' else 1):.1f} GMACs per megapixel"
+        f"{' of mosaic' if kind == 'raw' else ''}; {path.stat().st_size / 2**20:.1f} MB.",
         f"- Training data: {', '.join(data.get('train_sets', ['not recorded']))}"
         f"{' (grey versions)' if data.get('grey') else ''}, random {data.get('patch_size', '?')}x"
         f"{data.get('patch_size', '?')} patches{' drawn by area' if data.get('sample_by_area') else ''}, "
@@ -345,13 +397,37 @@ def card(path: Path, summary: dict) -> list[str]:
         + ".",
         f"- Reproduce: {reproduce(meta, experiment, model.model_config)} (resume a stopped run with "
         "`--ckpt_path last` in `TRAIN_ARGS`).",
+        *(f"- Limit: {limit}" for limit in KIND_LIMITS[kind]),
         "",
-        "Scores under the evaluation protocol, PSNR in dB (from `results/leaderboard.csv`, `make leaderboard`):",
-        "",
-        *scores(path.stem, channels, summary),
+        *(raw_scores(results) if kind == "raw" else gaussian_scores(path.stem, channels, summary)),
         "",
     ]
     return lines
+
+
+def kind_of(channels: int, meta: dict) -> str:
+    """``grey``, ``colour``, ``real`` (the blind model, trained on camera noise) or ``raw``."""
+    return {"camera": "real", "raw": "raw"}.get(meta.get("noise"), "grey" if channels == 1 else "colour")
+
+
+def gaussian_scores(name: str, channels: int, summary: dict) -> list[str]:
+    return [
+        "Scores under the evaluation protocol, PSNR in dB (from `results/leaderboard.csv`, `make leaderboard`):",
+        "",
+        *scores(name, channels, summary),
+    ]
+
+
+def raw_scores(results: Path) -> list[str]:
+    """The raw benchmark's table (``results/leaderboard_raw.md``, ``make leaderboard-raw``), as it stands."""
+    table = results / "leaderboard_raw.md"
+    if not table.is_file():
+        return ["Not yet scored on the raw benchmark (`make leaderboard-raw`)."]
+    return [
+        "On the raw benchmark (`results/leaderboard_raw.md`, `make leaderboard-raw`):",
+        "",
+        *table.read_text().splitlines(),
+    ]
 
 
 def render(folder: Path, results: Path) -> str:
@@ -362,7 +438,8 @@ def render(folder: Path, results: Path) -> str:
         "",
         "<!-- generated by `python -m denoise_lab.model_card` from the checkpoints and results/; do not edit -->",
         "",
-        "`python -m denoise.infer` loads these by default and picks the grey or the colour model per image. Each "
+        "`python -m denoise.infer` loads these by default and picks the model per input: grey or colour with a "
+        "sigma, the blind model for a colour photo without one, the raw model for a camera raw file. Each "
         "file holds the network's configuration and weights (`denoise-checkpoint/1`) and the training run's record.",
         "",
     ]
@@ -378,8 +455,7 @@ def render(folder: Path, results: Path) -> str:
             "",
         ]
     for path in paths:
-        lines += card(path, summary)
-    lines += ["## Known limits", "", *(f"- {limit}" for limit in LIMITS), ""]
+        lines += card(path, summary, results)
     return "\n".join(lines)
 
 

@@ -151,6 +151,9 @@ def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch):
     assert train_main(args) == 0
     model, metadata = load_checkpoint(tmp_path / "runs" / "smoke" / "checkpoints" / "last.ckpt")
     assert model.model_config["name"] == "blind_unet" and metadata["noise"] == "camera"
+    assert metadata["runs"][-1]["noise"] == "camera"  # the phase records its experiment's noise
+    logged = next((tmp_path / "runs" / "smoke").rglob("metrics.csv")).read_text()
+    assert "val/camera_psnr" in logged and "val/psnr_25" in logged  # its own target, and the Gaussian protocol
 
 
 def test_without_a_sigma_a_blind_checkpoint_denoises_at_its_own_estimate_times_the_strength(tmp_path):

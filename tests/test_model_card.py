@@ -102,7 +102,8 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
     assert reproduce(
         {"global_step": 15000, "machines": gpu, "runs": [{"start_step": 0, "lr": 4e-4}]}, "colour", {}
     ) == (
-        '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu TRAIN_ARGS="--trainer'
+        "`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu DATA_CONFIG=cbsd432 "
+        'TRAIN_ARGS="--trainer'
         '.max_steps 15000"`, then `make export-checkpoint EXPERIMENT=colour`'
     )
     assert 'TRAIN_ARGS="--model.net.init_args.init kaiming"`' in reproduce({}, "colour", {"init": "kaiming"})
@@ -164,10 +165,12 @@ def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_p
     ]  # fmt: skip
     meta = {"global_step": 21600, "machines": ["Xeon, NVIDIA H100 80GB HBM3", "AMD EPYC, 2 cores"], "runs": runs}
     assert reproduce(meta, "colour", {"init": "torch"}).split("`, then `") == [
-        '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu TRAIN_ARGS="--trainer'
+        "`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=colour TRAINER=gpu DATA_CONFIG=cbsd432 "
+        'TRAIN_ARGS="--trainer'
         '.max_steps 15000 --model.net.init_args.init torch"',
         "make export-checkpoint EXPERIMENT=colour EXPORT_TO=runs/colour/phase1.pt",
-        'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 21600 --model.init_from runs/colour/phase1.pt '
+        "make train EXPERIMENT=colour DATA_CONFIG=cbsd432 "
+        'TRAIN_ARGS="--trainer.max_steps 21600 --model.init_from runs/colour/phase1.pt '
         '--model.lr 0.0001 --model.restart_schedule true"',  # the CPU configs: their batch of 16
         "make export-checkpoint EXPERIMENT=colour`",
     ]
@@ -181,14 +184,16 @@ def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_p
     third = third.split("`, then `")
     assert third[3] == "make export-checkpoint EXPERIMENT=colour EXPORT_TO=runs/colour/phase2.pt"  # seeds 0: unnamed
     assert third[4] == (
-        'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 28800 --model.init_from runs/colour/phase2.pt '
+        "make train EXPERIMENT=colour DATA_CONFIG=cbsd432 "
+        'TRAIN_ARGS="--trainer.max_steps 28800 --model.init_from runs/colour/phase2.pt '
         '--model.lr 0.0001 --model.restart_schedule true --seed_everything 2 --data.seed 2"'
     )
     # a fourth phase on the CPU in bf16 (the CPU config trains in float32): the precision is named
     bf16 = seeded | {"start_step": 28800, "seed": 3, "data_seed": 3, "precision": "bf16-mixed"}
     fourth = reproduce(meta | {"global_step": 42000, "runs": [*runs, seeded, bf16]}, "colour", {"init": "torch"})
     assert fourth.split("`, then `")[6] == (
-        'make train EXPERIMENT=colour TRAIN_ARGS="--trainer.max_steps 42000 --trainer.precision bf16-mixed '
+        "make train EXPERIMENT=colour DATA_CONFIG=cbsd432 "
+        'TRAIN_ARGS="--trainer.max_steps 42000 --trainer.precision bf16-mixed '
         "--model.init_from runs/colour/phase3.pt --model.lr 0.0001 --model.restart_schedule true "
         '--seed_everything 3 --data.seed 3"'
     )
@@ -206,7 +211,7 @@ def test_a_gpu_run_continued_on_the_cpu_is_retraced_on_each_phase_hardware(tmp_p
     path = random_checkpoint(tmp_path / "denoise-colour.pt", channels=3)
     model, _ = load_checkpoint(path)
     save_checkpoint(path, model, **meta, lr=1e-4, data={"batch_size": 16, "patch_size": 128})  # the last run's
-    text = "\n".join(card(path, {}))
+    text = "\n".join(card(path, {}, tmp_path))
     assert "random 128x128 patches, batches per run (below)," in text and "AdamW peak lr per run (below)," in text
 
 
@@ -215,3 +220,22 @@ def test_card_lists_unfinished_runs_without_shipping_them(tmp_path):
     text = render(tmp_path, tmp_path)
     assert "No trained checkpoint ships yet." in text
     assert "- `in-training/denoise-colour.pt`: `unet`, 3 channel(s), step ?" in text
+
+
+def test_a_blind_model_grown_from_the_colour_one_retraces_both_experiments():
+    """The phases before the network became blind were the colour model's: `make train EXPERIMENT=colour`."""
+    colour = {"name": "unet", "channels": 3, "widths": (8, 16)}
+    runs = [
+        {"start_step": 0, "lr": 4e-4, "device": "cpu"},
+        {"start_step": 100, "lr": 1e-4, "device": "cpu", "init_from": "a.pt", "restart_schedule": True},
+        {"start_step": 200, "lr": 1e-4, "device": "cpu", "init_from": "b.pt", "grown_from": colour},
+    ]
+    line = reproduce({"runs": runs, "global_step": 300}, "real", {"name": "blind_unet", "channels": 3})
+    commands = line.split("`, then `")
+    assert [c.split("EXPERIMENT=")[1].split()[0] for c in commands if "make train" in c] == ["colour", "colour", "real"]
+    assert "--model.init_from runs/colour/phase2.pt" in commands[4]
+    mixed = [runs[0] | {"train_sets": ["CBSD432", "Wallpapers25"]}]
+    assert "DATA_CONFIG" not in reproduce({"runs": mixed, "global_step": 50}, "colour", colour)  # the default's data
+    assert "DATA_CONFIG=cbsd432" in reproduce({"runs": runs[:1], "global_step": 50}, "colour", colour)
+    recorded = [run | {"noise": "raw"} for run in runs[:1]]
+    assert "EXPERIMENT=raw" in reproduce({"runs": recorded, "global_step": 50}, "raw", {"name": "unet"})

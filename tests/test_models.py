@@ -156,7 +156,7 @@ def test_the_shipped_weights_are_found_by_name_beside_their_architectures():
     from denoise.checkpoint import DEFAULT_CHECKPOINTS, load_pretrained
     from denoise.models.registry import PRETRAINED
 
-    assert DEFAULT_CHECKPOINTS == {3: "denoise-colour.pt", 1: "denoise-grey.pt"}
+    assert DEFAULT_CHECKPOINTS == {3: "denoise-colour.pt", 1: "denoise-grey.pt", 4: "denoise-raw.pt"}
     for name, entry in PRETRAINED.items():
         assert entry.model in list_models()
         model, metadata = load_pretrained(name)

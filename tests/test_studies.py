@@ -149,4 +149,8 @@ def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, m
     assert f"1 of {tmp_path / 'setA'}, 1 of {tmp_path / 'setB'}, central 48 x 48 crops" in table
     row = next(line for line in table.splitlines() if line.startswith(f"| {checkpoint}"))
     assert len(row.split("|")) == 2 + 2 + 2  # the name, two set columns at one sigma, the mean
+    assert "setA 25 |" in table
+    assert heldout_main([str(checkpoint), "--config", str(config), "--noise", "camera", "--out", str(out)]) == 0
+    table = out.read_text()
+    assert "seeded camera noise, denoised as without --sigma" in table and f"{tmp_path / 'setB'} camera |" in table
     assert heldout_main([str(tmp_path / "missing.pt"), "--config", str(config), "--out", str(out)]) == 2

@@ -316,7 +316,7 @@ def _make_train_configs(experiment: str) -> list[Path]:
     return [ROOT / name for name in names]
 
 
-@pytest.mark.parametrize("experiment, channels", [("colour", 3), ("grey", 1)])
+@pytest.mark.parametrize("experiment, channels", [("colour", 3), ("grey", 1), ("real", 3), ("raw", 4)])
 def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run, tmp_path, experiment, channels):
     configs = _make_train_configs(experiment)
     args = [
@@ -332,6 +332,7 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
         "--trainer.max_steps=2",
         "--trainer.limit_val_batches=0",
         "--model.net.init_args.widths=[8,16]",
+        *(["--model.init_from=null"] if experiment == "real" else []),  # not the shipped colour model's widths
     ]
     try:
         assert train_main(args) == 0

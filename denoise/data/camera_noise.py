@@ -92,3 +92,13 @@ def synthesise(clean: torch.Tensor, noise: CameraNoise, generator: torch.Generat
         white = clean + sigma[:, None, None, None] * torch.randn(clean.shape, generator=generator, device=device)
         noisy = torch.where(gaussian[:, None, None, None], white, noisy)
     return noisy
+
+
+def seeded_camera_noise(clean: torch.Tensor, seed: int) -> torch.Tensor:
+    """Validation: the camera noise of :func:`synthesise` drawn from ``seed``, without the white Gaussian patches.
+
+    Shape: clean (1, 3, H, W), H and W even, on [0, 1] -> noisy (1, 3, H, W). The same (image, seed) gives the
+    same noise, so scores of two checkpoints compare.
+    """
+    generator = torch.Generator(device=clean.device).manual_seed(seed)
+    return synthesise(clean, CameraNoise(gaussian_p=0.0), generator)

@@ -1,7 +1,8 @@
 """Noise synthesis for training, by name: white Gaussian noise of a given sigma, or a camera's (blind).
 
-``TRAINING_NOISES[name](clean, sigma_min, sigma_max) -> (noisy, sigma)``: ``sigma`` is the (B,) noise level a
-non-blind network is given, or None for noise whose level the network must find itself.
+``TRAINING_NOISES[name](clean, sigma_min, sigma_max) -> (noisy, sigma, target)``: ``sigma`` is the noise level a
+non-blind network is given ((B,) or a per-pixel map), or None for noise whose level the network must find
+itself; ``target`` is what the network should output: the clean patch, or for raw its clean sensor planes.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from denoise.data.camera_noise import CameraNoise, synthesise
+from denoise.data.raw_synthesis import random_synthetic_raw
 from denoise.utils.registry import Registry
 
 
@@ -35,9 +37,26 @@ def add_training_noise(
     return clean + sigma[:, None, None, None] * noise, sigma
 
 
-def camera_training_noise(clean: torch.Tensor, sigma_min: float, sigma_max: float) -> tuple[torch.Tensor, None]:
+def gaussian_training_noise(clean: torch.Tensor, sigma_min: float, sigma_max: float) -> tuple:
+    """White Gaussian noise of a sigma the network is given (:func:`add_training_noise`)."""
+    return (*add_training_noise(clean, sigma_min, sigma_max), clean)
+
+
+def camera_training_noise(clean: torch.Tensor, sigma_min: float, sigma_max: float) -> tuple:
     """Realistic camera noise (:mod:`denoise.data.camera_noise`); its white Gaussian part spans ``sigma_max``."""
-    return synthesise(clean, CameraNoise(gaussian_max=sigma_max)), None
+    return synthesise(clean, CameraNoise(gaussian_max=sigma_max)), None, clean
 
 
-TRAINING_NOISES = Registry("training noise", {"gaussian": add_training_noise, "camera": camera_training_noise})
+def raw_training_noise(clean: torch.Tensor, sigma_min: float, sigma_max: float) -> tuple:
+    """Synthetic raw (:mod:`denoise.data.raw_synthesis`): noisy RGGB planes, their noise map, the clean planes.
+
+    The ISO range sets the noise; ``sigma_min`` and ``sigma_max`` are not used.
+    """
+    batch = random_synthetic_raw(clean)
+    return batch.noisy, batch.sigma, batch.clean
+
+
+TRAINING_NOISES = Registry(
+    "training noise",
+    {"gaussian": gaussian_training_noise, "camera": camera_training_noise, "raw": raw_training_noise},
+)

@@ -17,13 +17,16 @@ from denoise.utils.registry import Registry
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
+RAW_PLANES = 4  # a raw model's "channels": the four packed sites of a Bayer mosaic (denoise.raw.cfa)
+
+
 @dataclass(frozen=True)
 class Pretrained:
     """Shipped weights: ``file`` in the checkpoint folder holds a network of registered ``model``."""
 
     file: str
     model: str
-    channels: int  # the images it denoises: 1 grey, 3 colour
+    channels: int  # the images it denoises: 1 grey, 3 colour, 4 packed Bayer raw
     summary: str
     blind: bool = False  # estimates its own noise level: the default when no sigma is given
 
@@ -35,6 +38,9 @@ PRETRAINED: Registry[Pretrained] = Registry(
         "denoise-grey": Pretrained("denoise-grey.pt", "unet", 1, "grey photos, white Gaussian noise"),
         "denoise-real": Pretrained(
             "denoise-real.pt", "blind_unet", 3, "colour photos, real camera noise, no sigma needed", blind=True
+        ),
+        "denoise-raw": Pretrained(
+            "denoise-raw.pt", "unet", RAW_PLANES, "camera raw: packed RGGB planes, noise map of the raw noise profile"
         ),
     },
 )

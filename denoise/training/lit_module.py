@@ -14,11 +14,14 @@ import torch
 from torch import nn
 
 from denoise.checkpoint import load_checkpoint
+from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.noise import TRAINING_NOISES
+from denoise.data.raw_synthesis import seeded_synthetic_raw
 from denoise.io import ImageData, write_image
-from denoise.metrics import psnr, ssim, to_uint8
+from denoise.metrics import psnr, raw_psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
 from denoise.models.init import same_network
+from denoise.protocol import image_seed
 from denoise.sigma import EIGHT_BIT
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description, ran_on_gpu
@@ -26,6 +29,9 @@ from denoise.utils.machine import machine_description, ran_on_gpu
 
 class NonFiniteLossError(RuntimeError):
     """Training produced non-finite losses several steps in a row."""
+
+
+RAW_VALIDATION_ISOS = (1600, 6400, 25600)  # the raw model's validation levels (val/raw_psnr_isoN)
 
 
 class DenoiseLitModule(L.LightningModule):
@@ -43,7 +49,10 @@ class DenoiseLitModule(L.LightningModule):
             so); divided by 255 here, once, to the [0, 1] scale that everything below takes.
         loss: ``l1``, ``l2`` or ``charbonnier``.
         noise: ``gaussian`` (white, of a sigma the network is given) or ``camera`` (realistic camera noise,
-            :mod:`denoise.data.camera_noise`, for a blind network such as ``blind_unet``).
+            :mod:`denoise.data.camera_noise`, for a blind network such as ``blind_unet``) or ``raw``
+            (synthetic Bayer raw, :mod:`denoise.data.raw_synthesis`: a 4-channel network maps noisy RGGB
+            planes and their per-pixel noise map to the clean planes; validated in linear raw at
+            :data:`RAW_VALIDATION_ISOS`).
         lr, weight_decay, warmup_steps, final_lr_ratio: optimiser and schedule.
         max_nonfinite_steps: consecutive non-finite losses tolerated (each step is skipped) before stopping.
         samples_dir: where validation sample triplets (noisy | denoised | clean) are written as PNG.
@@ -113,10 +122,10 @@ class DenoiseLitModule(L.LightningModule):
         return self.net(noisy, sigma)
 
     def training_step(self, clean: torch.Tensor, batch_index: int):
-        noisy, sigma = self.noise(clean, *self.sigma_range)
+        noisy, sigma, target = self.noise(clean, *self.sigma_range)
         if self.hparams.channels_last:
             noisy = noisy.contiguous(memory_format=torch.channels_last)
-        loss = self.loss_fn((self._compiled_forward or self.net)(noisy, sigma), clean)
+        loss = self.loss_fn((self._compiled_forward or self.net)(noisy, sigma), target)
         if not torch.isfinite(loss):
             self.nonfinite_in_a_row += 1
             if self.nonfinite_in_a_row > self.hparams.max_nonfinite_steps:
@@ -132,6 +141,10 @@ class DenoiseLitModule(L.LightningModule):
 
     def validation_step(self, item: dict, batch_index: int) -> None:
         clean8 = np.asarray(torch.as_tensor(item["clean8"]).cpu())  # the data loader may hand over tensors
+        if self.hparams.noise == "raw":
+            return self._validate_raw(clean8, item["name"])
+        if self.hparams.noise == "camera":  # the blind model's own target: seeded camera noise, found blind
+            self._validate_camera(clean8, item["name"])
         for sigma255, noisy in item["noisy"].items():
             sigma255 = float(sigma255)
             tensor = torch.as_tensor(noisy).to(self.device)
@@ -143,6 +156,24 @@ class DenoiseLitModule(L.LightningModule):
             self.log(f"val/ssim_{sigma255:g}", ssim(clean8, out8), batch_size=1)
             if batch_index == 0 and sigma255 == 25 and self.hparams.samples_dir and not self.trainer.sanity_checking:
                 self._write_sample(to_uint8(tensor[0].permute(1, 2, 0).squeeze(-1).cpu().numpy()), out8, clean8)
+
+    def _validate_camera(self, clean8: np.ndarray, name: str) -> None:
+        """The validation image with seeded camera noise, denoised blind: ``val/camera_psnr``."""
+        clean8 = clean8[: clean8.shape[0] // 2 * 2, : clean8.shape[1] // 2 * 2]
+        clean = torch.from_numpy(clean8.astype(np.float32) / 255).permute(2, 0, 1)[None].to(self.device)
+        denoised = self.net(seeded_camera_noise(clean, image_seed(name)), None)
+        out8 = to_uint8(denoised[0].permute(1, 2, 0).float().cpu().numpy())
+        self.log("val/camera_psnr", psnr(clean8, out8), batch_size=1)
+
+    def _validate_raw(self, clean8: np.ndarray, name: str) -> None:
+        """Synthetic raw of the validation image at :data:`RAW_VALIDATION_ISOS`, scored in linear raw."""
+        srgb = torch.from_numpy(clean8.astype(np.float32) / 255).permute(2, 0, 1)[None].to(self.device)
+        srgb = srgb[..., : srgb.shape[-2] // 2 * 2, : srgb.shape[-1] // 2 * 2]
+        for iso in RAW_VALIDATION_ISOS:
+            raw = seeded_synthetic_raw(srgb, iso, image_seed(name))
+            denoised = self.net(raw.noisy, raw.sigma)
+            score = raw_psnr(raw.clean[0].cpu().numpy(), denoised[0].float().cpu().numpy())
+            self.log(f"val/raw_psnr_iso{iso}", score, batch_size=1, prog_bar=iso == RAW_VALIDATION_ISOS[1])
 
     def _write_sample(self, noisy8: np.ndarray, denoised8: np.ndarray, clean8: np.ndarray) -> None:
         triplet = np.concatenate([noisy8, denoised8, clean8], axis=1)  # noisy | denoised | clean
@@ -198,9 +229,11 @@ class DenoiseLitModule(L.LightningModule):
         run = {"start_step": start, "lr": self.hparams.lr, "init_from": self.hparams.init_from}
         run["device"] = self.device.type  # a phase's hardware and batch: what its reproduce command must name
         run["precision"] = str(self.trainer.precision)  # bf16-mixed on a CPU is not the CPU config's 32-true
+        run["noise"] = self.hparams.noise  # which experiment the phase was (a blind model grows from a Gaussian one)
         datamodule = getattr(self.trainer, "datamodule", None)
         data = getattr(datamodule, "hparams", {})
         run |= {"batch_size": data["batch_size"]} if "batch_size" in data else {}
+        run |= {"train_sets": list(data["train_sets"])} if data.get("train_sets") else {}
         # the seeds of the noise (``seed_everything``) and of the patches (``data.seed``): a warm start from the
         # same seeds replays the previous run's batches, so a continuation may pick others, and must say so
         run |= {"seed": int(os.environ["PL_GLOBAL_SEED"])} if "PL_GLOBAL_SEED" in os.environ else {}

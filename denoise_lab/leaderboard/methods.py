@@ -15,6 +15,7 @@ from denoise.baselines.nlm import nlm_denoise
 from denoise.baselines.peers import bm3d_denoise, ffdnet_denoise, peer_unavailable, peer_version
 from denoise.checkpoint import checkpoint_dir, load_checkpoint
 from denoise.denoiser import Denoiser
+from denoise.models.registry import PRETRAINED, RAW_PLANES
 from denoise.protocol import Method
 from denoise_lab.profile import count_parameters
 
@@ -74,9 +75,10 @@ def builtin_methods() -> dict[str, LeaderboardMethod]:
 
 
 def shipped_checkpoints() -> list[Path]:
-    """Every checkpoint shipped in ``checkpoints/``."""
+    """Every image checkpoint shipped in ``checkpoints/`` (the raw model has its own table: ``leaderboard.raw``)."""
     folder = checkpoint_dir()
-    return sorted(folder.glob("*.pt")) if folder.is_dir() else []
+    raw = {entry.file for entry in PRETRAINED.values() if entry.channels == RAW_PLANES}
+    return sorted(path for path in folder.glob("*.pt") if path.name not in raw) if folder.is_dir() else []
 
 
 def resolve_methods(names: list[str] | None, checkpoints: list[Path]) -> list[LeaderboardMethod]:

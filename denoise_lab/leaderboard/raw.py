@@ -1,0 +1,197 @@
+"""``python -m denoise_lab.leaderboard.raw``: the camera-raw table, on synthetic raw of the colour test sets.
+
+Each clean test image (its central ``--crop`` square) is unprocessed to linear camera raw with a camera drawn
+from its seed (Brooks et al. 2019; :mod:`denoise.data.raw_synthesis`), packed to RGGB planes, and given the
+Poisson-Gaussian noise of each ``--isos`` level under the stated ISO model (:mod:`denoise.raw.noise_profile`).
+Every method is given that exact noise profile. Scores: PSNR in linear raw (data range 1), and PSNR after one
+fixed simple rendering (bilinear demosaicking, the camera's white balance and colour matrix, gamma, tone
+curve; 8-bit, the protocol's metric code) against the rendered clean raw. Methods:
+
+- ``noisy``: the noisy raw itself;
+- ``ours (denoise-raw)``: the shipped raw model, through the same path as ``python -m denoise.infer shot.dng``;
+- ``PMRID``: the authors' pretrained network (``--pmrid``), its k-sigma transform fed our profile;
+- ``BM3D + VST``: BM3D per plane after the generalised Anscombe transform, exact unbiased inverse;
+- ``ours (sRGB blind) after rendering``: the noisy raw rendered first, then what ``python -m denoise.infer
+  photo.png`` does with no ``--sigma`` (scored after rendering only).
+
+Seconds per megapixel of mosaic are timed in this run, on this machine. Writes ``results/leaderboard_raw.md``
+and the per-image rows to ``results/leaderboard_raw.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from denoise import Denoiser
+from denoise.baselines.peers import peer_unavailable
+from denoise.baselines.pmrid import pmrid_denoise
+from denoise.baselines.vst import bm3d_vst_denoise
+from denoise.checkpoint import CheckpointError, load_pretrained
+from denoise.data.images import list_images, read_uint8
+from denoise.data.raw_synthesis import render, seeded_synthetic_raw
+from denoise.data.registry import resolve_folder
+from denoise.data.validation import central_crop
+from denoise.denoiser import NetworkMethod
+from denoise.infer import noise_level
+from denoise.metrics import psnr, raw_psnr, to_uint8
+from denoise.protocol import image_seed
+from denoise.raw.noise_profile import NoiseProfile
+from denoise.raw.pipeline import denoise_planes
+from denoise.tiling import DEFAULT_OVERLAP
+from denoise.utils.machine import machine_description
+from denoise_lab.tables import publish, write_csv
+
+DEFAULT_PMRID = Path(__file__).resolve().parents[2].parent / "shared/models/PMRID/torch_pretrained.ckp"
+RawMethod = Callable[[np.ndarray, float, float], np.ndarray]  # (planes (4, H, W), shot, read) -> planes
+
+
+def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str]]:
+    """The methods that denoise the raw planes, and the reasons of those that cannot run."""
+    methods: dict[str, RawMethod] = {"noisy": lambda planes, shot, read: planes}
+    skipped = []
+    try:
+        model, _ = load_pretrained("denoise-raw")
+        network = NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True)
+        methods["ours (denoise-raw)"] = lambda planes, shot, read: denoise_planes(
+            planes, NoiseProfile(shot, read), network
+        )
+    except CheckpointError as error:
+        skipped.append(f"ours (denoise-raw): {error}")
+    if pmrid_weights.is_file():
+        methods["PMRID"] = lambda planes, shot, read: pmrid_denoise(planes, shot, read, str(pmrid_weights))
+    else:
+        skipped.append(f"PMRID: its weights {pmrid_weights} are missing (--pmrid)")
+    reason = peer_unavailable("bm3d")
+    if reason is None:
+        methods["BM3D + VST"] = bm3d_vst_denoise
+    else:
+        skipped.append(f"BM3D + VST: {reason}")
+    return methods, skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m denoise_lab.leaderboard.raw", description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="Kodak24,McMaster", help="registered colour sets or folders")
+    parser.add_argument("--isos", default="400,1600,6400,25600", help="ISO levels of the stated noise model")
+    parser.add_argument("--crop", type=int, default=256, help="central square of each image, in sRGB pixels")
+    parser.add_argument("--limit", type=int, help="only the first N images of each set")
+    parser.add_argument("--methods", help="comma-separated subset of the method names (default: all)")
+    parser.add_argument("--pmrid", type=Path, default=DEFAULT_PMRID, help="PMRID's torch_pretrained.ckp")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.add_argument("--out", type=Path, default=Path("results/leaderboard_raw.md"))
+    parser.add_argument(
+        "--merge", action="store_true",
+        help="keep the rows of methods not run now from the existing CSV (same sets, ISOs and crop), e.g. to "
+        "rescore one model without running BM3D again; their seconds are from their own run",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    isos = [float(value) for value in args.isos.split(",")]
+    try:
+        sets = {name: list_images(resolve_folder(name))[: args.limit] for name in args.datasets.split(",")}
+        blind = Denoiser.from_checkpoint(None, device="cpu")
+    except (FileNotFoundError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    methods, skipped = raw_methods(args.pmrid)
+    if args.methods:
+        wanted = set(args.methods.split(","))
+        methods = {name: method for name, method in methods.items() if name in wanted or name == "noisy"}
+    rows = []  # (dataset, image, iso, method, raw psnr or nan, rendered psnr, seconds, megapixels)
+    for dataset, paths in sets.items():
+        for path in tqdm(paths, desc=dataset, unit="image"):
+            clean = central_crop(read_uint8(path), args.crop)
+            clean = clean[: clean.shape[0] // 2 * 2, : clean.shape[1] // 2 * 2]
+            srgb = torch.from_numpy(clean.astype(np.float32) / 255).permute(2, 0, 1)[None]
+            for iso in isos:
+                raw = seeded_synthetic_raw(srgb, iso, image_seed(path))
+                reference = to_uint8(render(raw.clean, raw.params)[0].permute(1, 2, 0).numpy())
+                noisy, shot, read = raw.noisy[0].numpy(), float(raw.shot), float(raw.read)
+                megapixels = clean.shape[0] * clean.shape[1] / 1e6
+                for name, method in methods.items():
+                    start = time.perf_counter()
+                    out = method(noisy, shot, read)
+                    seconds = time.perf_counter() - start
+                    rendered = to_uint8(render(torch.from_numpy(out)[None], raw.params)[0].permute(1, 2, 0).numpy())
+                    score = raw_psnr(raw.clean[0].numpy(), out)
+                    rows.append((dataset, path.name, iso, name, score, psnr(reference, rendered), seconds, megapixels))
+                rendered_noisy = render(raw.noisy, raw.params)[0].permute(1, 2, 0).numpy()
+                start = time.perf_counter()
+                out = blind(rendered_noisy, noise_level(blind, rendered_noisy, None)[0])
+                seconds = time.perf_counter() - start
+                name = "ours (sRGB blind) after rendering"
+                rows.append((dataset, path.name, iso, name, float("nan"), psnr(reference, to_uint8(out)), seconds,
+                             megapixels))  # fmt: skip
+    if args.merge:
+        ran = {row[3] for row in rows}
+        earlier = read_rows(args.out.with_suffix(".csv"), args.crop)
+        rows = [row for row in earlier if row[3] not in ran and row[0] in sets and row[2] in isos] + rows
+    lines = report(rows, sets, isos, args, argv, skipped)
+    publish(args.out, lines)
+    header = ["dataset", "image", "iso", "method", "raw_psnr", "rendered_psnr", "seconds", "megapixels", "crop"]
+    write_csv(args.out.with_suffix(".csv"), header, (
+        [*row[:4], f"{row[4]:.4f}", f"{row[5]:.4f}", f"{row[6]:.4f}", f"{row[7]:.6f}", args.crop] for row in rows
+    ))  # fmt: skip
+    return 0
+
+
+def read_rows(path: Path, crop: int) -> list[tuple]:
+    """The rows of an earlier run's CSV ([] when there is none, or when it used another crop)."""
+    if not path.is_file():
+        return []
+    with path.open() as stream:
+        rows = list(csv.DictReader(stream))
+    if any(row.get("crop") != str(crop) for row in rows):
+        return []
+    return [(r["dataset"], r["image"], float(r["iso"]), r["method"], float(r["raw_psnr"]), float(r["rendered_psnr"]),
+             float(r["seconds"]), float(r["megapixels"])) for r in rows]  # fmt: skip
+
+
+def report(rows: list[tuple], sets: dict, isos: list[float], args, argv, skipped: list[str]) -> list[str]:
+    """The Markdown table: per set and method, PSNR in linear raw / after rendering at each ISO, s per MP."""
+    command = " ".join(["python -m denoise_lab.leaderboard.raw", *(sys.argv[1:] if argv is None else argv)])
+    counts = ", ".join(f"{len(paths)} of {name}" for name, paths in sets.items())
+    lines = [
+        f"Made by `{command}` on {machine_description()}: synthetic raw of the central {args.crop} x {args.crop} "
+        f"crop of {counts}, at ISO {', '.join(f'{iso:g}' for iso in isos)}. Each cell is PSNR in dB in linear "
+        "raw / after the fixed rendering; s / MP is CPU seconds per megapixel of mosaic in this run.",
+    ]
+    for dataset in sets:
+        lines += ["", f"**{dataset}**", ""]
+        lines.append("| method | " + " | ".join(f"ISO {iso:g}" for iso in isos) + " | s / MP |")
+        lines.append("|---|" + "---:|" * len(isos) + "---:|")
+        names = list(dict.fromkeys(row[3] for row in rows if row[0] == dataset))
+        mean = {
+            (name, iso): (
+                np.mean([r[4] for r in rows if r[0] == dataset and r[3] == name and r[2] == iso]),
+                np.mean([r[5] for r in rows if r[0] == dataset and r[3] == name and r[2] == iso]),
+            )
+            for name in names
+            for iso in isos
+        }
+        for name in sorted(names, key=lambda n: -np.mean([mean[(n, iso)][1] for iso in isos])):
+            cells = [
+                (f"{mean[(name, iso)][0]:.2f}" if np.isfinite(mean[(name, iso)][0]) else "-")
+                + f" / {mean[(name, iso)][1]:.2f}"
+                for iso in isos
+            ]
+            timed = [r for r in rows if r[0] == dataset and r[3] == name]
+            rate = sum(r[6] for r in timed) / sum(r[7] for r in timed)
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {rate:.2f} |")
+    if skipped:
+        lines += ["", "Not run: " + "; ".join(skipped) + "."]
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())
