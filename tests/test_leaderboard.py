@@ -2,6 +2,7 @@
 
 import csv
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
@@ -255,3 +256,15 @@ def test_the_real_noise_table_scores_pairs_against_their_reference(tmp_path):
     (tmp_path / "empty").mkdir()
     write_image(tmp_path / "empty" / "x.png", ImageData(np.zeros((8, 8), np.uint8)))
     assert real_main(["--dataset", str(tmp_path / "empty"), "--out", str(out)]) == 2
+
+
+def test_detail_kept_counts_texture_not_noise():
+    from denoise_lab.leaderboard.real import detail_kept
+
+    reference = skimage.data.astronaut()[:128, :128]
+    blurred = [detail_kept(reference, cv2.GaussianBlur(reference, (0, 0), sigma)) for sigma in (0.7, 2.0, 4.0)]
+    noise = np.random.default_rng(0).normal(0, 12, reference.shape)
+    noisy = np.clip(reference + noise, 0, 255).astype(np.uint8)
+    assert detail_kept(reference, reference) == pytest.approx(1.0)
+    assert 1 > blurred[0] > blurred[1] > blurred[2] and blurred[1] < 0.5  # more smoothing keeps less
+    assert detail_kept(reference, noisy) == pytest.approx(1.0, abs=0.1)  # the noise does not count as texture
