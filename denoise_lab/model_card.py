@@ -58,6 +58,10 @@ KIND_LIMITS = {
         "texture can bias upwards (more smoothing).",
     ),
 }
+KIND_TABLES = {  # the kinds scored on a table of their own, not the Gaussian leaderboard: (file, command)
+    "raw": ("leaderboard_raw.md", "make leaderboard-raw"),
+    "real": ("leaderboard_real.md", "python -m denoise_lab.leaderboard.real"),
+}
 TITLES = {
     "grey": "grey images",
     "colour": "colour images",
@@ -350,6 +354,13 @@ def in_255(meta: dict, name: str, default="?"):
 
 def noise_line(meta: dict) -> str:
     """The card's line on the training noise: Gaussian of a given sigma, or a camera's (a blind model)."""
+    if meta.get("noise") == "raw":
+        return (
+            "- Noise: synthetic raw (Brooks et al. 2019: the clean patch unprocessed to a random camera's linear raw, "
+            "packed to RGGB planes) with Poisson-Gaussian noise of an ISO drawn log-uniformly from 100 to 25600 "
+            "(`denoise/raw/noise_profile.py`'s model, read noise jittered); the network takes the planes and the map "
+            "sqrt(shot x + read) of their local level, and predicts the noise (residual learning)."
+        )
     if meta.get("noise") == "camera":
         return (
             "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
@@ -399,7 +410,11 @@ def card(path: Path, summary: dict, results: Path) -> list[str]:
         "`--ckpt_path last` in `TRAIN_ARGS`).",
         *(f"- Limit: {limit}" for limit in KIND_LIMITS[kind]),
         "",
-        *(raw_scores(results) if kind == "raw" else gaussian_scores(path.stem, channels, summary)),
+        *(
+            table_scores(results, *KIND_TABLES[kind])
+            if kind in KIND_TABLES
+            else gaussian_scores(path.stem, channels, summary)
+        ),
         "",
     ]
     return lines
@@ -418,16 +433,12 @@ def gaussian_scores(name: str, channels: int, summary: dict) -> list[str]:
     ]
 
 
-def raw_scores(results: Path) -> list[str]:
-    """The raw benchmark's table (``results/leaderboard_raw.md``, ``make leaderboard-raw``), as it stands."""
-    table = results / "leaderboard_raw.md"
+def table_scores(results: Path, name: str, command: str) -> list[str]:
+    """A kind's own benchmark table (``results/NAME``, written by ``command``), as it stands."""
+    table = results / name
     if not table.is_file():
-        return ["Not yet scored on the raw benchmark (`make leaderboard-raw`)."]
-    return [
-        "On the raw benchmark (`results/leaderboard_raw.md`, `make leaderboard-raw`):",
-        "",
-        *table.read_text().splitlines(),
-    ]
+        return [f"Not yet scored on its benchmark (`{command}`)."]
+    return [f"On its benchmark (`results/{name}`, `{command}`):", "", *table.read_text().splitlines()]
 
 
 def render(folder: Path, results: Path) -> str:

@@ -258,6 +258,9 @@ def test_the_raw_leaderboard_ranks_ours_against_pmrid(tmp_path, monkeypatch):
     assert noisy[0] > noisy[1]  # more noise at the higher ISO
     assert raw_main([*args, "--methods", "PMRID", "--merge"]) == 0  # ours kept from the earlier run
     assert {row["method"] for row in csv.DictReader(out.with_suffix(".csv").open())} >= {"ours (denoise-raw)"}
+    table = out.read_text()
+    assert "Kept from an earlier run with the same settings (`--merge`), and timed there: ours (denoise-raw)." in table
+    assert "--methods PMRID --merge" in table
 
 
 @pytest.mark.parametrize("iso", [400, 6400, 25600])

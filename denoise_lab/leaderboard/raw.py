@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -132,11 +133,19 @@ def main(argv: list[str] | None = None) -> int:
                 name = "ours (sRGB blind) after rendering"
                 rows.append((dataset, path.name, iso, name, float("nan"), psnr(reference, to_uint8(out)), seconds,
                              megapixels))  # fmt: skip
+    kept: list[str] = []
     if args.merge:
         ran = {row[3] for row in rows}
         earlier = read_rows(args.out.with_suffix(".csv"), args.crop)
-        rows = [row for row in earlier if row[3] not in ran and row[0] in sets and row[2] in isos] + rows
+        earlier = [row for row in earlier if row[3] not in ran and row[0] in sets and row[2] in isos]
+        kept = list(dict.fromkeys(row[3] for row in earlier))
+        rows = earlier + rows
     lines = report(rows, sets, isos, args, argv, skipped)
+    if kept:
+        lines += [
+            "",
+            f"Kept from an earlier run with the same settings (`--merge`), and timed there: {', '.join(kept)}.",
+        ]
     publish(args.out, lines)
     header = ["dataset", "image", "iso", "method", "raw_psnr", "rendered_psnr", "seconds", "megapixels", "crop"]
     write_csv(args.out.with_suffix(".csv"), header, (
@@ -159,7 +168,7 @@ def read_rows(path: Path, crop: int) -> list[tuple]:
 
 def report(rows: list[tuple], sets: dict, isos: list[float], args, argv, skipped: list[str]) -> list[str]:
     """The Markdown table: per set and method, PSNR in linear raw / after rendering at each ISO, s per MP."""
-    command = " ".join(["python -m denoise_lab.leaderboard.raw", *(sys.argv[1:] if argv is None else argv)])
+    command = "python -m denoise_lab.leaderboard.raw " + shlex.join(sys.argv[1:] if argv is None else argv)
     counts = ", ".join(f"{len(paths)} of {name}" for name, paths in sets.items())
     lines = [
         f"Made by `{command}` on {machine_description()}: synthetic raw of the central {args.crop} x {args.crop} "
