@@ -29,8 +29,8 @@ import torch
 
 from denoise.data.raw_synthesis import seeded_synthetic_raw
 from denoise.io import ImageData, write_image
+from denoise.raw.cfa import Packing, unpack
 from denoise.raw.cfa import pack as pack_mosaic
-from denoise.raw.cfa import unpack
 from denoise.raw.dng import RawImage, dng_tags, read_raw, write_dng
 from denoise.raw.noise_profile import profile_from_iso
 from denoise.utils.machine import machine_description
@@ -53,7 +53,7 @@ def write_raw_file(path: Path, height: int, width: int, clean_path: Path | None 
     srgb = torch.from_numpy(photo(height, width)).permute(2, 0, 1)[None]
     raw = seeded_synthetic_raw(srgb, iso, 0)
     del srgb
-    _, packing = pack_mosaic(np.zeros((height, width), np.float32), "RGGB")
+    packing = Packing((height, width), 0, 0, 0, 0)  # an RGGB mosaic of even size: planes without a border
     profile = profile_from_iso(iso)
     tags = dng_tags("RGGB", np.full(4, BLACK), WHITE, noise_profile=profile, iso=iso, camera="denoise bench",
                     make="denoise", model="bench")  # fmt: skip

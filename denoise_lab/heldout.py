@@ -17,13 +17,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 import yaml
 
 from denoise import Denoiser
 from denoise.checkpoint import CheckpointError
 from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.datamodule import DataConfigError, DenoiseDataModule
+from denoise.data.validation import even_crop, to_batch
 from denoise.infer import noise_level
 from denoise.metrics import psnr, to_uint8
 from denoise.protocol import image_seed, score_image
@@ -52,9 +52,8 @@ def _label(level) -> str:
 
 def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int) -> float:
     """PSNR of the CLI's no-sigma path on ``clean8`` (even-cropped) with seeded camera noise."""
-    clean8 = clean8[: clean8.shape[0] // 2 * 2, : clean8.shape[1] // 2 * 2]
-    clean = torch.from_numpy(clean8.astype(np.float32) / 255).permute(2, 0, 1)[None]
-    noisy = seeded_camera_noise(clean, seed)[0].permute(1, 2, 0).numpy()
+    clean8 = even_crop(clean8)
+    noisy = seeded_camera_noise(to_batch(clean8), seed)[0].permute(1, 2, 0).numpy()
     return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0])))
 
 

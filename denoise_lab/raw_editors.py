@@ -24,30 +24,26 @@ from denoise.metrics import psnr
 from denoise_lab.bench_files import write_raw_file
 from denoise_lab.tables import publish
 
+# editor -> (its command-line program, the arguments that render SOURCE to the JPEG TARGET, its version flag)
 EDITORS = {
-    "RawTherapee": lambda source, target: ["rawtherapee-cli", "-o", str(target), "-j95", "-Y", "-c", str(source)],
-    "darktable": lambda source, target: [
-        "darktable-cli",
-        str(source),
-        str(target),
-        "--core",
-        "--library",
-        ":memory:",
-        "--configdir",
-        str(target.parent / "darktable"),
-    ],  # fmt: skip
-}
+    "RawTherapee": ("rawtherapee-cli", lambda source, target: ["-o", str(target), "-j95", "-Y", "-c", str(source)],
+                    "-v"),
+    "darktable": ("darktable-cli", lambda source, target: [str(source), str(target), "--core", "--library",
+                                                           ":memory:", "--configdir", str(target.parent / "darktable")],
+                  "--version"),
+}  # fmt: skip
 
 
 def render(editor: str, source: Path, target: Path) -> bool:
     """Render ``source`` to the JPEG ``target`` with ``editor``; whether it wrote one."""
-    result = subprocess.run(EDITORS[editor](source, target), capture_output=True, text=True, check=False)
+    program, arguments, _ = EDITORS[editor]
+    result = subprocess.run([program, *arguments(source, target)], capture_output=True, text=True, check=False)
     return result.returncode == 0 and target.is_file()
 
 
 def version(editor: str) -> str:
-    command = {"RawTherapee": ["rawtherapee-cli", "-v"], "darktable": ["darktable-cli", "--version"]}[editor]
-    output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    program, _, flag = EDITORS[editor]
+    output = subprocess.run([program, flag], capture_output=True, text=True, check=False).stdout
     found = re.search(r"\d+(\.\d+)+", output)
     return f"{editor} {found.group(0)}" if found else editor
 
@@ -59,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/raw_editors.md"))
     args = parser.parse_args(argv)
     height, width = (int(value) for value in args.size.split("x"))
-    found = [editor for editor in EDITORS if shutil.which(EDITORS[editor](Path("a"), Path("b"))[0])]
+    found = [editor for editor, (program, _, _) in EDITORS.items() if shutil.which(program)]
     if not found:
         print("error: neither rawtherapee-cli nor darktable-cli is installed (Debian: apt-get install "
               "rawtherapee darktable)", file=sys.stderr)  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 from denoise.data.images import read_uint8
@@ -43,3 +44,13 @@ def central_crop(image: np.ndarray, size: int) -> np.ndarray:
     height, width = image.shape[:2]
     top, left = max((height - size) // 2, 0), max((width - size) // 2, 0)
     return np.ascontiguousarray(image[top : top + size, left : left + size])
+
+
+def even_crop(image: np.ndarray) -> np.ndarray:
+    """The top-left part of an H x W [x C] image with an even height and width (a Bayer mosaic's need)."""
+    return image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2]
+
+
+def to_batch(image8: np.ndarray) -> torch.Tensor:
+    """An 8-bit H x W x C image as a float32 batch of one, (1, C, H, W) on [0, 1]."""
+    return torch.from_numpy(image8.astype(np.float32) / 255).permute(2, 0, 1)[None]

@@ -2,8 +2,8 @@
 
 :func:`read_raw` returns a :class:`RawImage`: the whole sensor mosaic as stored, the visible area, its Bayer
 pattern, black and white levels, the noise profile where the file has one, and the metadata tags to write
-back. :func:`write_dng` writes a mosaic of the same layout with those tags, so a raw editor (darktable,
-RawTherapee, Lightroom) opens it as it opens the original.
+back. :func:`write_dng` writes a mosaic of the same layout with those tags, so a raw editor (darktable and
+RawTherapee are checked by ``python -m denoise_lab.raw_editors``) opens it as it opens the original.
 
 For a DNG input the tags are the file's own: those of its first IFD and of the IFD holding the mosaic
 (pattern, levels, colour matrices, white balance, orientation, crop, opcode lists, camera names, ...), and the
@@ -34,39 +34,17 @@ RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", 
                 ".srw", ".raw", ".rwl", ".3fr", ".iiq", ".erf", ".mef", ".mos", ".x3f", ".kdc", ".dcr")  # fmt: skip
 CFA, LINEAR_RAW = 32803, 34892  # PhotometricInterpretation of a mosaic and of a demosaicked (linear) DNG
 # Tags that describe how the image data is stored, which the writer sets itself, and pointers to sub-IFDs
-STRUCTURE_TAGS = frozenset(
-    {
-        254,
-        256,
-        257,
-        258,
-        259,
-        262,
-        273,
-        277,
-        278,
-        279,
-        282,
-        283,
-        284,
-        296,
-        305,
-        317,
-        322,
-        323,
-        324,
-        325,
-        330,
-        338,
-        339,
-        34665,
-        34853,
-        40965,
-        50740,
-    }  # fmt: skip
-)
-EXIF_TO_FIRST_IFD = {33434: "ExposureTime", 33437: "FNumber", 34855: "ISOSpeedRatings", 36867: "DateTimeOriginal",
-                     37386: "FocalLength"}  # fmt: skip
+# fmt: off
+STRUCTURE_TAGS = frozenset({254, 256, 257, 258, 259, 262, 273, 277, 278, 279, 282, 283, 284, 296, 305, 317, 322, 323,
+                            324, 325, 330, 338, 339, 34665, 34853, 40965, 50740})
+# fmt: on
+EXIF_TO_FIRST_IFD = {
+    33434: "ExposureTime",
+    33437: "FNumber",
+    34855: "ISOSpeedRatings",
+    36867: "DateTimeOriginal",
+    37386: "FocalLength",
+}  # fmt: skip
 LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
 NOISE_PROFILE = 51041
 
@@ -153,8 +131,9 @@ def read_raw(path: str | os.PathLike) -> RawImage:
         visible = (sizes.top_margin, sizes.left_margin, sizes.height, sizes.width)
         black = np.array([raw.black_level_per_channel[c] for c in colours.reshape(-1)], dtype=np.float64)
         white = float(raw.white_level)
-        built = _tags_from_libraw(raw, path, pattern, black, white)
-    tags, profile, iso = _tags_from_dng(path) if path.suffix.lower() == ".dng" else (built, None, None)
+        is_dng = path.suffix.lower() == ".dng"
+        built = None if is_dng else _tags_from_libraw(raw, path, pattern, black, white)
+    tags, profile, iso = _tags_from_dng(path) if is_dng else (built, None, None)
     if not white > black.max():
         raise RawFileError(f"{path}: white level {white:g} is not above the black level {black.max():g}")
     return RawImage(mosaic, visible, pattern, black.reshape(2, 2), white, profile, iso, tags)

@@ -17,6 +17,7 @@ from denoise.checkpoint import load_checkpoint
 from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.noise import TRAINING_NOISES
 from denoise.data.raw_synthesis import seeded_synthetic_raw
+from denoise.data.validation import even_crop, to_batch
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, raw_psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
@@ -159,16 +160,15 @@ class DenoiseLitModule(L.LightningModule):
 
     def _validate_camera(self, clean8: np.ndarray, name: str) -> None:
         """The validation image with seeded camera noise, denoised blind: ``val/camera_psnr``."""
-        clean8 = clean8[: clean8.shape[0] // 2 * 2, : clean8.shape[1] // 2 * 2]
-        clean = torch.from_numpy(clean8.astype(np.float32) / 255).permute(2, 0, 1)[None].to(self.device)
+        clean8 = even_crop(clean8)
+        clean = to_batch(clean8).to(self.device)
         denoised = self.net(seeded_camera_noise(clean, image_seed(name)), None)
         out8 = to_uint8(denoised[0].permute(1, 2, 0).float().cpu().numpy())
         self.log("val/camera_psnr", psnr(clean8, out8), batch_size=1)
 
     def _validate_raw(self, clean8: np.ndarray, name: str) -> None:
         """Synthetic raw of the validation image at :data:`RAW_VALIDATION_ISOS`, scored in linear raw."""
-        srgb = torch.from_numpy(clean8.astype(np.float32) / 255).permute(2, 0, 1)[None].to(self.device)
-        srgb = srgb[..., : srgb.shape[-2] // 2 * 2, : srgb.shape[-1] // 2 * 2]
+        srgb = to_batch(even_crop(clean8)).to(self.device)
         for iso in RAW_VALIDATION_ISOS:
             raw = seeded_synthetic_raw(srgb, iso, image_seed(name))
             denoised = self.net(raw.noisy, raw.sigma)

@@ -36,18 +36,16 @@ from denoise import Denoiser
 from denoise.baselines.peers import peer_unavailable
 from denoise.baselines.pmrid import pmrid_denoise
 from denoise.baselines.vst import bm3d_vst_denoise
-from denoise.checkpoint import CheckpointError, load_pretrained
+from denoise.checkpoint import CheckpointError
 from denoise.data.images import list_images, read_uint8
 from denoise.data.raw_synthesis import render, seeded_synthetic_raw
 from denoise.data.registry import resolve_folder
-from denoise.data.validation import central_crop
-from denoise.denoiser import NetworkMethod
+from denoise.data.validation import central_crop, even_crop, to_batch
 from denoise.infer import noise_level
 from denoise.metrics import psnr, raw_psnr, to_uint8
 from denoise.protocol import image_seed
 from denoise.raw.noise_profile import NoiseProfile
-from denoise.raw.pipeline import denoise_planes
-from denoise.tiling import DEFAULT_OVERLAP
+from denoise.raw.pipeline import denoise_planes, shipped_raw_function
 from denoise.utils.machine import machine_description
 from denoise_lab.tables import publish, write_csv
 
@@ -60,8 +58,7 @@ def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str]]:
     methods: dict[str, RawMethod] = {"noisy": lambda planes, shot, read: planes}
     skipped = []
     try:
-        model, _ = load_pretrained("denoise-raw")
-        network = NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True)
+        network, _ = shipped_raw_function("cpu")
         methods["ours (denoise-raw)"] = lambda planes, shot, read: denoise_planes(
             planes, NoiseProfile(shot, read), network
         )
@@ -111,9 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []  # (dataset, image, iso, method, raw psnr or nan, rendered psnr, seconds, megapixels)
     for dataset, paths in sets.items():
         for path in tqdm(paths, desc=dataset, unit="image"):
-            clean = central_crop(read_uint8(path), args.crop)
-            clean = clean[: clean.shape[0] // 2 * 2, : clean.shape[1] // 2 * 2]
-            srgb = torch.from_numpy(clean.astype(np.float32) / 255).permute(2, 0, 1)[None]
+            clean = even_crop(central_crop(read_uint8(path), args.crop))
+            srgb = to_batch(clean)
             for iso in isos:
                 raw = seeded_synthetic_raw(srgb, iso, image_seed(path))
                 reference = to_uint8(render(raw.clean, raw.params)[0].permute(1, 2, 0).numpy())
