@@ -1,16 +1,17 @@
 """Realistic camera noise for clean sRGB training patches: the sensor's noise, through a camera's processing.
 
 Per patch (Brooks et al. 2019, :mod:`denoise.data.camera`): unprocess the clean sRGB patch to linear camera RGB,
-mosaic it (RGGB), add shot and read noise of a random ISO, demosaic and process it back to sRGB with the same
-random camera, then, with probability ``jpeg_p``, compress it as JPEG at a random quality. With probability
-``gaussian_p`` a patch gets the white Gaussian noise of the existing recipe instead, so the model keeps that
-case. The training target stays the clean patch: the model learns to remove the noise and the demosaicking's
-artefacts together, as a photo needs.
+mosaic it (RGGB), add shot and read noise of a random ISO, demosaic it, let the camera reduce and sharpen that
+noise (:mod:`denoise.data.noise_shaping`: blotchy chroma, smoothed or sharpened luma), process it back to sRGB
+with the same random camera, then, with probability ``jpeg_p``, compress it as JPEG at a random quality. With
+probability ``gaussian_p`` a patch gets the white Gaussian noise of the existing recipe instead, so the model
+keeps that case. The training target stays the clean patch: the model learns to remove the noise and the
+demosaicking's artefacts together, as a photo needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ from denoise.data.camera import (
     random_noise_levels,
     unprocess,
 )
+from denoise.data.noise_shaping import NoiseShaping, shape_noise
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class CameraNoise:
         gaussian_p: probability that a patch gets white Gaussian noise instead (sigma uniform up to
             ``gaussian_max``, on [0, 1]).
         gaussian_max: the largest Gaussian sigma.
+        shaping: the camera's processing of the demosaicked noise.
     """
 
     shot_range: tuple[float, float] = (1e-4, 1.2e-2)
@@ -45,6 +48,7 @@ class CameraNoise:
     jpeg_quality: tuple[int, int] = (60, 95)
     gaussian_p: float = 0.2
     gaussian_max: float = 50 / 255
+    shaping: NoiseShaping = field(default_factory=NoiseShaping)
 
     def __post_init__(self) -> None:
         low, high = self.shot_range
@@ -79,7 +83,10 @@ def synthesise(clean: torch.Tensor, noise: CameraNoise, generator: torch.Generat
     params = CameraParams.random(batch, device, generator)
     shot, read = random_noise_levels(batch, device, generator, noise.shot_range)
     raw = mosaic(unprocess(clean, params))
-    noisy = process(demosaic(add_sensor_noise(raw, shot, read, generator).clamp(0.0, 1.0)), params)
+    camera = demosaic(raw)
+    noise_rgb = demosaic(add_sensor_noise(raw, shot, read, generator).clamp(0.0, 1.0)) - camera
+    chroma_sigma, luma_amount = noise.shaping.draw(batch, device, generator)
+    noisy = process(camera + shape_noise(noise_rgb, chroma_sigma, luma_amount), params)
     draws = torch.rand(batch, 3, generator=generator, device=device)  # jpeg?, its quality, gaussian?
     low, high = noise.jpeg_quality
     for index in range(batch):
