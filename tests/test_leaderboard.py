@@ -1,6 +1,7 @@
 """The leaderboard: protocol rows, caching, reports, checkpoints as methods, skipped peers, bad input."""
 
 import csv
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -237,14 +238,19 @@ def test_bad_arguments_are_one_line(tmp_path, no_shipped, capsys):
     assert "neither a folder nor a registered data set" in capsys.readouterr().err
 
 
-def test_the_real_noise_table_scores_pairs_against_their_reference(tmp_path):
-    folder = tmp_path / "pairs"
-    rng = np.random.default_rng(0)
-    for index in range(2):
+def _real_pairs(folder: Path, count: int, seed: int) -> Path:
+    """``count`` noisy/reference pairs named as PolyU's (``*_real``, ``*_mean``) in ``folder``."""
+    rng = np.random.default_rng(seed)
+    for index in range(count):
         clean = photo(48, 64)
         noisy = np.clip(clean + 0.03 * rng.standard_normal(clean.shape), 0, 1)
         write_image(folder / f"cam_{index}_mean.png", ImageData(np.round(clean * 255).astype(np.uint8)))
         write_image(folder / f"cam_{index}_real.png", ImageData(np.round(noisy * 255).astype(np.uint8)))
+    return folder
+
+
+def test_the_real_noise_table_scores_pairs_against_their_reference(tmp_path):
+    folder = _real_pairs(tmp_path / "pairs", 2, seed=0)
     out = tmp_path / "real.md"
     args = ["--dataset", str(folder), "--grid", "4,8", "--oracles", "bilateral", "--out", str(out)]
     assert real_main([*args, "--checkpoint", str(random_checkpoint(tmp_path / "r.pt"))]) == 0
@@ -256,6 +262,30 @@ def test_the_real_noise_table_scores_pairs_against_their_reference(tmp_path):
     (tmp_path / "empty").mkdir()
     write_image(tmp_path / "empty" / "x.png", ImageData(np.zeros((8, 8), np.uint8)))
     assert real_main(["--dataset", str(tmp_path / "empty"), "--out", str(out)]) == 2
+
+
+def test_the_real_noise_table_merges_an_earlier_runs_oracles(tmp_path, capsys):
+    folder = _real_pairs(tmp_path / "pairs", 3, seed=1)
+    out, checkpoint = tmp_path / "real.md", str(random_checkpoint(tmp_path / "r.pt"))
+    base = ["--dataset", str(folder), "--grid", "4,8", "--checkpoint", checkpoint, "--out", str(out)]
+    assert real_main([*base, "--oracles", "bilateral"]) == 0
+    methods = {row["method"] for row in csv.DictReader(open(out.with_suffix(".csv")))}
+    oracle = next(name for name in methods if name.startswith("bilateral, oracle sigma"))
+    assert real_main([*base, "--oracles", ""]) == 0  # without --merge the oracle row is gone
+    assert oracle not in out.read_text() and "Not run" not in out.read_text()
+    assert real_main([*base, "--oracles", "bilateral"]) == 0
+
+    def oracle_rows() -> list[tuple[str, str]]:
+        return [(r["pair"], r["psnr"]) for r in csv.DictReader(open(out.with_suffix(".csv"))) if r["method"] == oracle]
+
+    tuned = oracle_rows()
+    assert real_main([*base, "--oracles", "", "--merge"]) == 0
+    table = out.read_text()
+    assert oracle in table and f"Kept from an earlier run on the same pairs (`--merge`): {oracle}." in table
+    assert oracle_rows() == tuned and len(tuned) == 3
+    (folder / "cam_2_real.png").unlink()  # other pairs now: merging would mix sets
+    assert real_main([*base, "--oracles", "", "--merge"]) == 2
+    assert "scored other pairs" in capsys.readouterr().err
 
 
 def test_detail_kept_counts_texture_not_noise():

@@ -13,12 +13,15 @@ metric code) against the mean. Methods:
   single sigma for the whole set, chosen on the set itself (a grid of ``--grid`` levels in /255): an upper
   bound for them, tuned on the test data, marked as such.
 
-Writes ``results/leaderboard_real.md`` (and the rows to ``results/leaderboard_real.csv``).
+Writes ``results/leaderboard_real.md`` (and the rows to ``results/leaderboard_real.csv``). ``--merge`` keeps the
+rows of the methods not run now from that CSV: ``--oracles "" --merge`` rescores a new blind model beside the
+oracles tuned before, which take most of the time.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -98,14 +101,45 @@ def score(method: Method, images: list[tuple[np.ndarray, np.ndarray]], label: st
     return results
 
 
+def family(row_name: str) -> str:
+    """The method a row belongs to, whatever sigma an oracle chose: ``"ffdnet, oracle sigma 12/255 ..."`` ->
+    ``"ffdnet"``; other names are their own family."""
+    return row_name.split(", oracle sigma")[0]
+
+
+def earlier_rows(path: Path, pair_names: list[str]) -> dict[str, list[tuple[float, float, float]]]:
+    """An earlier run's rows (method -> (PSNR, SSIM, detail kept) per pair, in ``pair_names``' order) from its CSV;
+    {} when there is none. Raises ValueError when it scored other pairs."""
+    if not path.is_file():
+        return {}
+    by_method: dict[str, dict[str, tuple[float, float, float]]] = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            values = (float(row["psnr"]), float(row["ssim"]), float(row["detail_kept"]))
+            by_method.setdefault(row["method"], {})[row["pair"]] = values
+    for method, scored in by_method.items():
+        if set(scored) != set(pair_names):
+            raise ValueError(
+                f"{path} scored other pairs than these {len(pair_names)} for {method!r}: run without --merge"
+            )
+    return {method: [scored[name] for name in pair_names] for method, scored in by_method.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.leaderboard.real", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="PolyU100", help="registered set name or folder of pairs")
     parser.add_argument("--limit", type=int, help="use only the first N pairs")
     parser.add_argument("--grid", default="2,4,6,8,10,14", help="oracle sigmas in 8-bit units (/255)")
-    parser.add_argument("--oracles", default=",".join(ORACLES), help="methods tuned at their best single sigma")
+    parser.add_argument(
+        "--oracles", default=",".join(ORACLES), help='methods tuned at their best single sigma ("" for none)'
+    )
     parser.add_argument("--checkpoint", type=Path, help="denoise checkpoint for ours (default: the shipped models)")
     parser.add_argument("--out", type=Path, default=Path("results/leaderboard_real.md"))
+    parser.add_argument(
+        "--merge", action="store_true",
+        help="keep the rows of methods not run now from the existing CSV (the same pairs), e.g. to rescore a new "
+        "blind model without tuning every oracle again",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         found = pairs(resolve_folder(args.dataset), args.limit)
@@ -132,11 +166,22 @@ def main(argv: list[str] | None = None) -> int:
     if "ffdnet" in tunable:
         rows["ffdnet at our estimated sigma"] = score(lambda x: ffdnet_denoise(x, estimate_sigma(x)), images, "ffdnet")
     oracle_sigmas = {}
-    for name in [name for name in args.oracles.split(",") if name in tunable]:
+    oracles = [name for name in args.oracles.split(",") if name]
+    for name in [name for name in oracles if name in tunable]:
         by_sigma = {s: score(lambda x, s=s, f=tunable[name]: f(x, s / 255), images, f"{name} {s:g}") for s in grid}
         best = max(by_sigma, key=lambda s: np.mean([row[0] for row in by_sigma[s]]))
         oracle_sigmas[name] = best
         rows[f"{name}, oracle sigma {best:g}/255 (tuned on this set)"] = by_sigma[best]
+    kept = []
+    if args.merge:
+        try:
+            earlier = earlier_rows(args.out.with_suffix(".csv"), [real.name for real, _ in found])
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        ran = {family(name) for name in rows}
+        kept = [name for name in earlier if family(name) not in ran]
+        rows.update({name: earlier[name] for name in kept})
     command = " ".join(["python -m denoise_lab.leaderboard.real", *(sys.argv[1:] if argv is None else argv)])
     lines = [
         f"Made by `{command}` on {machine_description()}: {len(found)} real noisy photos of {args.dataset}, each "
@@ -153,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in sorted(rows.items(), key=lambda item: -np.mean([row[0] for row in item[1]])):
         mean_psnr, mean_ssim, detail = np.mean(values, axis=0)
         lines.append(f"| {name} | {mean_psnr:.2f} | {mean_ssim:.4f} | {mean_psnr - noisy_psnr:+.2f} | {detail:.0%} |")
-    skipped = [name for name in args.oracles.split(",") if name not in tunable]
+    skipped = [name for name in oracles if name not in tunable]
     if skipped:
         lines += ["", f"Not run: {', '.join(skipped)} (its package is missing, or unknown)."]
+    if kept:
+        lines += ["", f"Kept from an earlier run on the same pairs (`--merge`): {'; '.join(kept)}."]
     publish(args.out, lines)
     write_csv(args.out.with_suffix(".csv"), ["method", "pair", "psnr", "ssim", "detail_kept"], (
         [name, real.name, f"{value:.4f}", f"{structure:.5f}", f"{detail:.4f}"]
