@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         ran = {family(name) for name in rows}
         kept = [name for name in earlier if family(name) not in ran]
         rows.update({name: earlier[name] for name in kept})
-    command = " ".join(["python -m denoise_lab.leaderboard.real", *(sys.argv[1:] if argv is None else argv)])
+    command = "python -m denoise_lab.leaderboard.real " + shlex.join(sys.argv[1:] if argv is None else argv)
     lines = [
         f"Made by `{command}` on {machine_description()}: {len(found)} real noisy photos of {args.dataset}, each "
         "scored against the mean of many shots of its scene (PSNR in dB / SSIM, 8-bit). An oracle row is the "
