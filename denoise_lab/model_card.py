@@ -44,8 +44,9 @@ KIND_LIMITS = {
     "colour": GAUSSIAN_LIMITS,
     "real": (
         "Its camera noise is synthetic: four cameras' colour matrices mixed at random, a bilinear demosaicking, a "
-        "fixed tone curve and JPEG. A phone's processing (multi-frame merging, its own denoising and sharpening) "
-        "or a raw converter's is not among them, so on such photos it may leave noise or remove texture.",
+        "simple model of a camera's noise reduction and sharpening (in its last run only), a fixed tone curve "
+        "and JPEG. A phone's processing (multi-frame merging, local tone mapping) or a raw converter's is not "
+        "among them, so on such photos it may leave noise or remove texture.",
         "It was trained for CPU hours only (the steps above), far less than the Gaussian models; where it stands "
         "on real photos is in `results/leaderboard_real.md`.",
         "Colour only: grey photos without --sigma get the estimated sigma and the grey Gaussian model.",
@@ -364,8 +365,10 @@ def noise_line(meta: dict) -> str:
     if meta.get("noise") == "camera":
         return (
             "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
-            "raw mosaic, shot and read noise of a random ISO, demosaicked and processed back, JPEG at a random "
-            f"quality), with white Gaussian noise up to {in_255(meta, 'sigma_max')}/255 on a fifth of the patches; "
+            "raw mosaic, shot and read noise of a random ISO, demosaicked, that noise reduced and sharpened as a "
+            "camera does (`denoise/data/noise_shaping.py`, a step that runs before 2026-12-02's third session "
+            "lacked), processed back, JPEG at a random quality), with white Gaussian noise up to "
+            f"{in_255(meta, 'sigma_max')}/255 on a fifth of the patches; "
             "blind: a small network estimates a per-pixel noise map, which the UNet takes (residual learning)."
         )
     return (
