@@ -366,8 +366,8 @@ def noise_line(meta: dict) -> str:
         return (
             "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
             "raw mosaic, shot and read noise of a random ISO, demosaicked, that noise reduced and sharpened as a "
-            "camera does (`denoise/data/noise_shaping.py`, a step that runs before 2026-12-02's third session "
-            "lacked), processed back, JPEG at a random quality), with white Gaussian noise up to "
+            "camera does (`denoise/data/noise_shaping.py`; runs before 2026-12-02's third session had no such "
+            "step), processed back, JPEG at a random quality), with white Gaussian noise up to "
             f"{in_255(meta, 'sigma_max')}/255 on a fifth of the patches; "
             "blind: a small network estimates a per-pixel noise map, which the UNet takes (residual learning)."
         )
