@@ -144,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         found = pairs(resolve_folder(args.dataset), args.limit)
+        # read before any scoring, so that a CSV of other pairs is refused at once, not after an hour
+        earlier = earlier_rows(args.out.with_suffix(".csv"), [real.name for real, _ in found]) if args.merge else {}
         denoiser = Denoiser.from_checkpoint(str(args.checkpoint) if args.checkpoint else None, device="cpu")
-    except (FileNotFoundError, CheckpointError) as error:
+    except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     grid = [float(value) for value in args.grid.split(",")]
@@ -173,16 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         best = max(by_sigma, key=lambda s: np.mean([row[0] for row in by_sigma[s]]))
         oracle_sigmas[name] = best
         rows[f"{name}, oracle sigma {best:g}/255 (tuned on this set)"] = by_sigma[best]
-    kept = []
-    if args.merge:
-        try:
-            earlier = earlier_rows(args.out.with_suffix(".csv"), [real.name for real, _ in found])
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        ran = {family(name) for name in rows}
-        kept = [name for name in earlier if family(name) not in ran]
-        rows.update({name: earlier[name] for name in kept})
+    ran = {family(name) for name in rows}
+    kept = [name for name in earlier if family(name) not in ran]
+    rows.update({name: earlier[name] for name in kept})
     command = "python -m denoise_lab.leaderboard.real " + shlex.join(sys.argv[1:] if argv is None else argv)
     lines = [
         f"Made by `{command}` on {machine_description()}: {len(found)} real noisy photos of {args.dataset}, each "
