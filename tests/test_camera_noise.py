@@ -29,6 +29,7 @@ from denoise.io import ImageData, write_image
 from denoise.models import create_model
 from denoise.sigma import NoiseLevel
 from denoise.train import main as train_main
+from denoise.training.lit_module import DenoiseLitModule
 from tests.helpers import photo
 
 
@@ -154,6 +155,36 @@ def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch):
     assert metadata["runs"][-1]["noise"] == "camera"  # the phase records its experiment's noise
     logged = next((tmp_path / "runs" / "smoke").rglob("metrics.csv")).read_text()
     assert "val/camera_psnr" in logged and "val/psnr_25" in logged  # its own target, and the Gaussian protocol
+
+
+def test_a_frozen_unet_keeps_its_weights_while_the_estimator_learns(tmp_path, monkeypatch):
+    import skimage.data
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    for index, image in enumerate([skimage.data.astronaut(), skimage.data.coffee()]):
+        write_image(tmp_path / "train" / f"{index}.png", ImageData(image[:160, :200]))
+        write_image(tmp_path / "val" / f"{index}.png", ImageData(image[200:264, 200:296]))
+    unet = _unet_checkpoint(tmp_path)
+    smoke = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
+    data = [f"--data.train_sets=[{tmp_path / 'train'}]", f"--data.val_set={tmp_path / 'val'}"]
+    args = ["fit", "--config", str(smoke), *data, "--model.net.class_path=denoise.models.BlindUNetDenoiser",
+            "--model.net.init_args.widths=[8,16]", "--model.noise=camera", "--trainer.max_steps=3",
+            "--trainer.val_check_interval=3", f"--model.init_from={unet}", "--model.freeze=[denoiser]",
+            "--model.warmup_steps=1", "--model.lr=0.01"]  # fmt: skip
+    assert train_main(args) == 0
+    model, metadata = load_checkpoint(tmp_path / "runs" / "smoke" / "checkpoints" / "last.ckpt")
+    start, _ = load_checkpoint(unet)
+    for name, value in start.state_dict().items():
+        torch.testing.assert_close(model.denoiser.state_dict()[name], value, atol=0, rtol=0)
+    fresh = create_model("blind_unet", widths=[8, 16])
+    fresh.adopt(start)
+    assert metadata["runs"][-1]["frozen"] == ["denoiser"]
+    with pytest.raises(ValueError, match="has no part 'unet'; its parts are denoiser, estimator"):
+        DenoiseLitModule(fresh, freeze=["unet"])
+    module = DenoiseLitModule(fresh, freeze=["denoiser"], schedule_steps=10)
+    trained = {id(p) for group in module.configure_optimizers()["optimizer"].param_groups for p in group["params"]}
+    assert trained == {id(p) for p in fresh.estimator.parameters()}
 
 
 def test_without_a_sigma_a_blind_checkpoint_denoises_at_its_own_estimate_times_the_strength(tmp_path):

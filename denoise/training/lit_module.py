@@ -75,6 +75,9 @@ class DenoiseLitModule(L.LightningModule):
             weights saved are the same either way.
         compile: ``torch.compile`` the network for the training steps (validation runs it as it is: whole
             images of many sizes would recompile it); pays off only when the run is much longer than the compile.
+        freeze: names of the network's parts held fixed, as prefixes of its parameter names (``[denoiser]``:
+            a blind model's UNet keeps the weights ``init_from`` gave it and only its noise-level estimator
+            learns, so the estimator learns the level that this very UNet denoises best with).
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class DenoiseLitModule(L.LightningModule):
         compile: bool = False,
         restart_schedule: bool = False,
         schedule_steps: int | None = None,
+        freeze: list[str] | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= sigma_min_255 <= sigma_max_255:
@@ -102,6 +106,7 @@ class DenoiseLitModule(L.LightningModule):
         if schedule_steps is not None and schedule_steps < 1:
             raise ValueError(f"schedule_steps must be a positive step count, got {schedule_steps}")
         self.net = net
+        _freeze(net, freeze or [])
         self.sigma_range = (sigma_min_255 / EIGHT_BIT, sigma_max_255 / EIGHT_BIT)  # on [0, 1]
         self.loss_fn = get_loss(loss)
         self.noise = TRAINING_NOISES.get(noise)
@@ -240,6 +245,7 @@ class DenoiseLitModule(L.LightningModule):
         run |= {"data_seed": data["seed"]} if "seed" in data else {}
         run |= {"grown_from": self._grown_from} if self._grown_from else {}
         run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
+        run |= {"frozen": list(self.hparams.freeze)} if self.hparams.freeze else {}
         run |= {"schedule_end": self._schedule_end} if self._schedule_end else {}  # a stop may fall short of it
         run |= {"resumed": True} if self.trainer.ckpt_path else {}  # the same phase carried on, not a warm start
         self.runs.append(run)
@@ -275,7 +281,8 @@ class DenoiseLitModule(L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        trained = [parameter for parameter in self.net.parameters() if parameter.requires_grad]  # not ``freeze``
+        optimizer = torch.optim.AdamW(trained, lr=hp.lr, weight_decay=hp.weight_decay)
         offset = 0 if hp.restart_schedule else self.step_offset
         if hp.schedule_steps:  # this fit's steps to the schedule's end
             span = hp.schedule_steps - self.step_offset
@@ -299,6 +306,18 @@ class DenoiseLitModule(L.LightningModule):
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _freeze(net: nn.Module, frozen: list[str]) -> None:
+    """Stop the parameters under each name in ``frozen`` (a prefix of parameter names) from taking gradients."""
+    names = dict(net.named_parameters())
+    for prefix in frozen:
+        held = [name for name in names if name == prefix or name.startswith(prefix + ".")]
+        if not held:
+            parts = sorted({name.split(".")[0] for name in names})
+            raise ValueError(f"freeze: this network has no part {prefix!r}; its parts are {', '.join(parts)}")
+        for name in held:
+            names[name].requires_grad_(False)
 
 
 def _backfilled(runs: list[dict], metadata: dict) -> list[dict]:
