@@ -11,15 +11,18 @@ export DENOISE_DATA_DIR ?= $(DATA_DIR)
 DATA_SETS ?= CBSD432 Wallpapers25 CBSD68 Kodak24 McMaster BSD68 Set12 RNI6 PolyU100
 DATA_MIRROR ?=
 
-# EXPERIMENT: colour, grey, real (the blind photo model) or raw (the camera raw model); configs/experiment/*.yaml
+# EXPERIMENT: colour, grey, real (the blind photo model), real-grey (its grey twin) or raw (the camera raw model);
+# configs/experiment/*.yaml
 EXPERIMENT ?= colour
 TRAINER ?= cpu
 # The data config: colour trains on the photo mixture (CBSD432 + Wallpapers25, colour jitter); grey, until it is
 # retrained on it, on CBSD432 as its shipped checkpoint was.
 DATA_CONFIG ?= $(if $(filter grey,$(EXPERIMENT)),cbsd432,mixture)
 # The hardware config comes last: a GPU's batch size and learning rate override the model and data defaults.
+# real-grey (the blind grey model) is real.yaml's experiment with grey data and the grey UNet
+EXPERIMENT_CONFIGS ?= $(if $(filter real-grey,$(EXPERIMENT)),configs/experiment/real.yaml) configs/experiment/$(EXPERIMENT).yaml
 TRAIN_CONFIGS ?= configs/trainer/long.yaml configs/model/unet.yaml configs/data/$(DATA_CONFIG).yaml \
-	configs/experiment/$(EXPERIMENT).yaml configs/trainer/$(TRAINER).yaml
+	$(EXPERIMENT_CONFIGS) configs/trainer/$(TRAINER).yaml
 TRAIN_ARGS ?=
 CKPT ?= runs/$(EXPERIMENT)/checkpoints/last.ckpt
 EXPORT_TO ?= checkpoints/denoise-$(EXPERIMENT).pt
@@ -56,7 +59,7 @@ $(VENV)/.installed: pyproject.toml
 data: install ## Fetch and verify the image sets into $(DATA_DIR) (offline: DATA_MIRROR=../shared/datasets)
 	$(PYTHON) -m denoise.data fetch $(DATA_SETS) --root $(DATA_DIR) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
-train: install ## Train a shipped model: EXPERIMENT=colour|grey|real|raw (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
+train: install ## Train a shipped model: EXPERIMENT=colour|grey|real|real-grey|raw (resume: TRAIN_ARGS="--ckpt_path last"; GPU: TRAINER=gpu)
 	$(PYTHON) -m denoise.train fit $(foreach config,$(TRAIN_CONFIGS),--config $(config)) $(TRAIN_ARGS)
 
 validate: install ## Score EXPERIMENT's last training checkpoint (or CKPT=) on its validation set at sigma 15/25/50

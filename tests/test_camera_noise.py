@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import kornia
 import pytest
 import torch
 
@@ -100,8 +101,10 @@ def test_jpeg_round_trip_is_close_at_high_quality():
     assert (jpeg(image, 20) - image).abs().mean() > (jpeg(image, 95) - image).abs().mean()
 
 
-def test_synthetic_camera_noise_is_correlated_and_reproducible():
+@pytest.mark.parametrize("channels", [3, 1])
+def test_synthetic_camera_noise_is_correlated_and_reproducible(channels):
     clean = _patches(8)
+    clean = clean if channels == 3 else kornia.color.rgb_to_grayscale(clean)  # a grey photo: the camera's luma
     noise = CameraNoise(jpeg_p=0.0, gaussian_p=0.0, shot_range=(5e-3, 5e-3))
     first = synthesise(clean, noise, _generator(5))
     assert torch.equal(first, synthesise(clean, noise, _generator(5)))
@@ -125,6 +128,11 @@ def test_bad_settings_are_refused(kwargs, message):
         CameraNoise(**kwargs)
 
 
+def test_camera_noise_takes_rgb_or_grey_patches_only():
+    with pytest.raises(ValueError, match="RGB or .* grey patches"):
+        synthesise(torch.rand(1, 4, 16, 16), CameraNoise())
+
+
 def test_the_blind_model_adopts_a_unet_and_estimates_its_own_level():
     unet = create_model("unet", widths=[8, 16])
     blind = create_model("blind_unet", widths=[8, 16])
@@ -137,7 +145,8 @@ def test_the_blind_model_adopts_a_unet_and_estimates_its_own_level():
         torch.testing.assert_close(blind(noisy), unet(noisy, level))
 
 
-def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch):
+@pytest.mark.parametrize("channels", [3, 1])
+def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch, channels):
     import skimage.data
 
     monkeypatch.chdir(tmp_path)
@@ -148,10 +157,12 @@ def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch):
     data = [f"--data.train_sets=[{tmp_path / 'train'}]", f"--data.val_set={tmp_path / 'val'}"]
     args = ["fit", "--config", str(smoke), *data, "--model.net.class_path=denoise.models.BlindUNetDenoiser",
             "--model.net.init_args.widths=[8,16]", "--model.noise=camera", "--trainer.max_steps=4",
-            "--trainer.val_check_interval=4"]  # fmt: skip
+            "--trainer.val_check_interval=4", f"--model.net.init_args.channels={channels}",
+            f"--data.grey={channels == 1}"]  # fmt: skip
     assert train_main(args) == 0
     model, metadata = load_checkpoint(tmp_path / "runs" / "smoke" / "checkpoints" / "last.ckpt")
     assert model.model_config["name"] == "blind_unet" and metadata["noise"] == "camera"
+    assert model.channels == channels
     assert metadata["runs"][-1]["noise"] == "camera"  # the phase records its experiment's noise
     logged = next((tmp_path / "runs" / "smoke").rglob("metrics.csv")).read_text()
     assert "val/camera_psnr" in logged and "val/psnr_25" in logged  # its own target, and the Gaussian protocol

@@ -311,12 +311,16 @@ def _make_train_configs(experiment: str) -> list[Path]:
     makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
     line = next(line for line in makefile.splitlines() if line.startswith("TRAIN_CONFIGS ?="))
     data = "cbsd432" if experiment == "grey" else "mixture"  # DATA_CONFIG's rule
+    base = "configs/experiment/real.yaml " if experiment == "real-grey" else ""  # EXPERIMENT_CONFIGS's rule
+    line = line.replace("$(EXPERIMENT_CONFIGS)", base + "configs/experiment/$(EXPERIMENT).yaml")
     line = line.replace("$(TRAINER)", "cpu").replace("$(EXPERIMENT)", experiment).replace("$(DATA_CONFIG)", data)
     names = line.split("?=", 1)[1].split()
     return [ROOT / name for name in names]
 
 
-@pytest.mark.parametrize("experiment, channels", [("colour", 3), ("grey", 1), ("real", 3), ("raw", 4)])
+@pytest.mark.parametrize(
+    "experiment, channels", [("colour", 3), ("grey", 1), ("real", 3), ("real-grey", 1), ("raw", 4)]
+)
 def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run, tmp_path, experiment, channels):
     configs = _make_train_configs(experiment)
     args = [
@@ -332,7 +336,7 @@ def test_make_train_configs_compose_and_log_to_wandb_offline(image_folders, run,
         "--trainer.max_steps=2",
         "--trainer.limit_val_batches=0",
         "--model.net.init_args.widths=[8,16]",
-        *(["--model.init_from=null"] if experiment == "real" else []),  # not the shipped colour model's widths
+        *(["--model.init_from=null"] if experiment.startswith("real") else []),  # not the shipped model's widths
     ]
     try:
         assert train_main(args) == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import cv2
+import kornia
 import numpy as np
 import torch
 
@@ -72,13 +73,35 @@ def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
 
 
 def synthesise(clean: torch.Tensor, noise: CameraNoise, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Noisy versions of clean sRGB patches.
+    """Noisy versions of clean sRGB (or grey) patches.
 
-    Shape: clean (B, 3, P, P) on [0, 1], P even -> noisy (B, 3, P, P), on [0, 1] where processed by the camera
-    (the Gaussian patches are unclipped, as in the Gaussian recipe).
+    A grey patch goes through the camera as a neutral colour one and comes out as the luma (BT.601, as
+    :func:`denoise.data.images.read_uint8` makes grey) of its noisy photo: a grey photo as a colour camera
+    makes one. Its Gaussian patches get white grey noise.
+
+    Shape: clean (B, C, P, P) on [0, 1], C 3 or 1, P even -> noisy (B, C, P, P), on [0, 1] where processed by
+    the camera (the Gaussian patches are unclipped, as in the Gaussian recipe).
     """
-    if clean.ndim != 4 or clean.shape[1] != 3:
-        raise ValueError(f"camera noise needs (B, 3, H, W) RGB patches, got shape {tuple(clean.shape)}")
+    if clean.ndim != 4 or clean.shape[1] not in (1, 3):
+        raise ValueError(f"camera noise needs (B, 3, H, W) RGB or (B, 1, H, W) grey patches, got {tuple(clean.shape)}")
+    batch, device = clean.shape[0], clean.device
+    noisy, draws = _through_a_camera(clean.expand(-1, 3, -1, -1), noise, generator)
+    if clean.shape[1] == 1:
+        noisy = kornia.color.rgb_to_grayscale(noisy)
+    gaussian = draws[:, 2] < noise.gaussian_p
+    if gaussian.any():
+        sigma = noise.gaussian_max * torch.rand(batch, generator=generator, device=device)
+        white = clean + sigma[:, None, None, None] * torch.randn(clean.shape, generator=generator, device=device)
+        noisy = torch.where(gaussian[:, None, None, None], white, noisy)
+    return noisy
+
+
+def _through_a_camera(clean: torch.Tensor, noise: CameraNoise, generator: torch.Generator | None) -> tuple:
+    """Sensor noise of a random ISO through a random camera's processing and JPEG.
+
+    Shape: clean (B, 3, P, P) -> noisy (B, 3, P, P), and the (B, 3) uniform draws it used (JPEG?, its quality)
+    and left for :func:`synthesise` (Gaussian instead?), drawn together as ever so a seed gives the same noise.
+    """
     batch, device = clean.shape[0], clean.device
     params = CameraParams.random(batch, device, generator)
     shot, read = random_noise_levels(batch, device, generator, noise.shot_range)
@@ -93,18 +116,13 @@ def synthesise(clean: torch.Tensor, noise: CameraNoise, generator: torch.Generat
         if draws[index, 0] < noise.jpeg_p:
             quality = round(low + (high - low) * float(draws[index, 1]))
             noisy[index] = jpeg(noisy[index], quality)
-    gaussian = draws[:, 2] < noise.gaussian_p
-    if gaussian.any():
-        sigma = noise.gaussian_max * torch.rand(batch, generator=generator, device=device)
-        white = clean + sigma[:, None, None, None] * torch.randn(clean.shape, generator=generator, device=device)
-        noisy = torch.where(gaussian[:, None, None, None], white, noisy)
-    return noisy
+    return noisy, draws
 
 
 def seeded_camera_noise(clean: torch.Tensor, seed: int) -> torch.Tensor:
     """Validation: the camera noise of :func:`synthesise` drawn from ``seed``, without the white Gaussian patches.
 
-    Shape: clean (1, 3, H, W), H and W even, on [0, 1] -> noisy (1, 3, H, W). The same (image, seed) gives the
+    Shape: clean (1, 3 or 1, H, W), H and W even, on [0, 1] -> noisy of the same shape. The same (image, seed) gives the
     same noise, so scores of two checkpoints compare.
     """
     generator = torch.Generator(device=clean.device).manual_seed(seed)

@@ -166,9 +166,9 @@ class DenoiseLitModule(L.LightningModule):
     def _validate_camera(self, clean8: np.ndarray, name: str) -> None:
         """The validation image with seeded camera noise, denoised blind: ``val/camera_psnr``."""
         clean8 = even_crop(clean8)
-        clean = to_batch(clean8).to(self.device)
+        clean = to_batch(clean8 if clean8.ndim == 3 else clean8[..., None]).to(self.device)  # grey: H x W
         denoised = self.net(seeded_camera_noise(clean, image_seed(name)), None)
-        out8 = to_uint8(denoised[0].permute(1, 2, 0).float().cpu().numpy())
+        out8 = to_uint8(denoised[0].permute(1, 2, 0).squeeze(-1).float().cpu().numpy())
         self.log("val/camera_psnr", psnr(clean8, out8), batch_size=1)
 
     def _validate_raw(self, clean8: np.ndarray, name: str) -> None:
