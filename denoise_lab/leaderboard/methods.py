@@ -75,10 +75,11 @@ def builtin_methods() -> dict[str, LeaderboardMethod]:
 
 
 def shipped_checkpoints() -> list[Path]:
-    """Every image checkpoint shipped in ``checkpoints/`` (the raw model has its own table: ``leaderboard.raw``)."""
+    """Every Gaussian image checkpoint shipped in ``checkpoints/``: the raw model has its own table
+    (``leaderboard.raw``), and so do the blind models (``leaderboard.real``): given a sigma, they are their UNet."""
     folder = checkpoint_dir()
-    raw = {entry.file for entry in PRETRAINED.values() if entry.channels == RAW_PLANES}
-    return sorted(path for path in folder.glob("*.pt") if path.name not in raw) if folder.is_dir() else []
+    own_table = {entry.file for entry in PRETRAINED.values() if entry.channels == RAW_PLANES or entry.blind}
+    return sorted(path for path in folder.glob("*.pt") if path.name not in own_table) if folder.is_dir() else []
 
 
 def resolve_methods(names: list[str] | None, checkpoints: list[Path]) -> list[LeaderboardMethod]:
