@@ -33,8 +33,7 @@ TRAINER_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "trainer"  #
 IN_TRAINING = "in-training"  # sub-folder of the checkpoint folder: light checkpoints of unfinished runs
 GAUSSIAN_LIMITS = (
     "Trained on synthetic additive white Gaussian noise only. Real camera noise is signal-dependent and spatially "
-    "correlated: for colour photos without --sigma the blind model below is used instead; a grey photo without "
-    "--sigma gets an estimated sigma, a best effort, not what this model was trained for.",
+    "correlated: for photos without --sigma the blind models below are used instead.",
     "Noise levels above 75/255 were never seen in training.",
     "Trained on natural photographs (the training data above); other content (text, medical, astronomy) is out of "
     "its distribution.",
@@ -49,7 +48,13 @@ KIND_LIMITS = {
         "among them, so on such photos it may leave noise or remove texture.",
         "It was trained for CPU hours only (the steps above), far less than the Gaussian models; where it stands "
         "on real photos is in `results/leaderboard_real.md`.",
-        "Colour only: grey photos without --sigma get the estimated sigma and the grey Gaussian model.",
+        "Colour photos only; grey photos without --sigma go to its grey twin, `denoise-real-grey.pt`.",
+    ),
+    "real-grey": (
+        "Its camera noise is synthetic and the same as the colour blind model's, taken as the luma of a colour "
+        "camera's photo: grain of film or of a monochrome sensor was never seen.",
+        "Its estimator trained for under an hour of CPU beside the shipped grey UNet, held fixed. Its table is "
+        "PolyU100's colour photos taken as grey (their luma), not photos from a grey camera.",
     ),
     "raw": (
         "Trained on synthetic raw only (clean sRGB photographs unprocessed to four cameras' raw, Poisson-Gaussian "
@@ -62,11 +67,13 @@ KIND_LIMITS = {
 KIND_TABLES = {  # the kinds scored on a table of their own, not the Gaussian leaderboard: (file, command)
     "raw": ("leaderboard_raw.md", "make leaderboard-raw"),
     "real": ("leaderboard_real.md", "python -m denoise_lab.leaderboard.real"),
+    "real-grey": ("leaderboard_real_grey.md", "python -m denoise_lab.leaderboard.real --grey"),
 }
 TITLES = {
     "grey": "grey images",
     "colour": "colour images",
     "real": "colour images, real noise, no sigma given (the default without --sigma)",
+    "real-grey": "grey images, real noise, no sigma given (the default without --sigma)",
     "raw": "camera raw (the Bayer mosaic of a raw or DNG file, as packed RGGB planes)",
 }
 
@@ -225,6 +232,7 @@ def history(meta: dict) -> list[str]:
         start = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
         start += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
         start += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
+        start += [f"`{'`, `'.join(run['frozen'])}` held fixed"] if run.get("frozen") else []
         notes = [", ".join(start)] if start else []
         notes += [f"resumed {_times(len(resumes))} from its last save"] if resumes else []
         latest = resumes[-1] if resumes else run  # its schedule end is the phase's, wherever it stopped
@@ -318,10 +326,10 @@ def phase_experiments(phases: list[dict], experiment: str, final: dict) -> list[
     ]
     first_own = changed[-1] if changed else 0
     before = EXPERIMENTS.get(final.get("channels", 3), "colour")
-    return [
-        NOISE_EXPERIMENTS.get(phase.get("noise")) or (experiment if index >= first_own else before)
-        for index, phase in enumerate(phases)
-    ]
+    grey = final.get("channels") == 1
+    own = [NOISE_EXPERIMENTS.get(phase.get("noise")) for phase in phases]
+    own = [f"{name}-grey" if name == "real" and grey else name for name in own]  # the blind grey model's twin
+    return [name or (experiment if index >= first_own else before) for index, name in enumerate(own)]
 
 
 def augmentation(data: dict) -> str:
@@ -424,8 +432,9 @@ def card(path: Path, summary: dict, results: Path) -> list[str]:
 
 
 def kind_of(channels: int, meta: dict) -> str:
-    """``grey``, ``colour``, ``real`` (the blind model, trained on camera noise) or ``raw``."""
-    return {"camera": "real", "raw": "raw"}.get(meta.get("noise"), "grey" if channels == 1 else "colour")
+    """``grey``, ``colour``, ``real`` / ``real-grey`` (the blind models, trained on camera noise) or ``raw``."""
+    kind = {"camera": "real", "raw": "raw"}.get(meta.get("noise"), "grey" if channels == 1 else "colour")
+    return "real-grey" if kind == "real" and channels == 1 else kind
 
 
 def gaussian_scores(name: str, channels: int, summary: dict) -> list[str]:

@@ -7,9 +7,14 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+import torch
 
 from denoise.baselines.peers import peer_unavailable
+from denoise.checkpoint import save_checkpoint
+from denoise.data.images import read_uint8
 from denoise.io import ImageData, write_image
+from denoise.metrics import psnr
+from denoise.models import create_model
 from denoise.utils.machine import cpu_name, machine_description
 from denoise_lab.leaderboard import methods as methods_module
 from denoise_lab.leaderboard import runner
@@ -298,3 +303,19 @@ def test_detail_kept_counts_texture_not_noise():
     assert detail_kept(reference, reference) == pytest.approx(1.0)
     assert 1 > blurred[0] > blurred[1] > blurred[2] and blurred[1] < 0.5  # more smoothing keeps less
     assert detail_kept(reference, noisy) == pytest.approx(1.0, abs=0.1)  # the noise does not count as texture
+
+
+def test_the_real_noise_table_scores_grey_photos_with_the_grey_blind_model(tmp_path):
+    folder = _real_pairs(tmp_path / "pairs", 2, seed=2)
+    out, checkpoint = tmp_path / "grey.md", tmp_path / "blind-grey.pt"
+    torch.manual_seed(0)
+    save_checkpoint(checkpoint, create_model("blind_unet", channels=1, widths=[8, 16]))
+    args = ["--dataset", str(folder), "--grey", "--oracles", "bilateral", "--grid", "4,8", "--out", str(out)]
+    assert real_main([*args, "--checkpoint", str(checkpoint)]) == 0
+    table = out.read_text()
+    assert "2 real noisy photos of" in table and "in grey (their luma)" in table
+    assert "no --sigma: its blind model" in table and "ours (Gaussian model) at our estimated sigma" in table
+    reference = read_uint8(folder / "cam_0_mean.png", grey=True)
+    rows = [row for row in csv.DictReader(open(out.with_suffix(".csv"))) if row["method"] == "noisy"]
+    noisy = read_uint8(folder / "cam_0_real.png", grey=True)
+    assert float(rows[0]["psnr"]) == pytest.approx(psnr(reference, noisy), abs=1e-3)  # scored in grey

@@ -95,6 +95,8 @@ def test_history_lists_each_run_with_its_steps_and_learning_rate():
         "- Runs: steps 0-2800 at peak lr 0.001; steps 2800-5000 at peak lr 0.0002 (warm start from `warm.pt`)."
     ]
     assert history({"global_step": 10}) == []
+    runs[1]["frozen"] = ["denoiser"]  # a blind model whose UNet stayed as it was
+    assert "(warm start from `warm.pt`, `denoiser` held fixed)" in history(meta)[0]
 
 
 def test_reproduce_retraces_each_phase_and_exports_between_them():

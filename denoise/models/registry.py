@@ -39,6 +39,9 @@ PRETRAINED: Registry[Pretrained] = Registry(
         "denoise-real": Pretrained(
             "denoise-real.pt", "blind_unet", 3, "colour photos, real camera noise, no sigma needed", blind=True
         ),
+        "denoise-real-grey": Pretrained(
+            "denoise-real-grey.pt", "blind_unet", 1, "grey photos, real camera noise, no sigma needed", blind=True
+        ),
         "denoise-raw": Pretrained(
             "denoise-raw.pt", "unet", RAW_PLANES, "camera raw: packed RGGB planes, noise map of the raw noise profile"
         ),

@@ -84,7 +84,8 @@ def detail_kept(reference: np.ndarray, out: np.ndarray, fraction: float = 0.3) -
     """
 
     def fine(image: np.ndarray) -> np.ndarray:
-        luma = image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        luma = image.astype(np.float64)
+        luma = luma @ np.array([0.299, 0.587, 0.114]) if luma.ndim == 3 else luma  # grey: the image itself
         return luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
 
     ref, test = fine(reference), fine(out)
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.leaderboard.real", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="PolyU100", help="registered set name or folder of pairs")
     parser.add_argument("--limit", type=int, help="use only the first N pairs")
+    parser.add_argument(
+        "--grey", action="store_true", help="score the pairs' luma (BT.601), as grey photos: the grey models' table"
+    )
     parser.add_argument("--grid", default="2,4,6,8,10,14", help="oracle sigmas in 8-bit units (/255)")
     parser.add_argument(
         "--oracles", default=",".join(ORACLES), help='methods tuned at their best single sigma ("" for none)'
@@ -151,8 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     grid = [float(value) for value in args.grid.split(",")]
-    images = [(read_uint8(real).astype(np.float32) / 255, read_uint8(mean)) for real, mean in found]
-    default_level = "its blind model" if denoiser.is_blind(3) else "the estimated sigma"
+    images = [
+        (read_uint8(real, grey=args.grey).astype(np.float32) / 255, read_uint8(mean, grey=args.grey))
+        for real, mean in found
+    ]
+    channels = 1 if args.grey else 3
+    default_level = "its blind model" if denoiser.is_blind(channels) else "the estimated sigma"
 
     def default(noisy: np.ndarray) -> np.ndarray:  # what the CLI does without --sigma
         return denoiser(noisy, noise_level(denoiser, noisy, None)[0])
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         f"default (python -m denoise.infer, no --sigma: {default_level})": score(default, images, "default"),
     }
     tunable = fixed_sigma_methods(denoiser)
-    if denoiser.is_blind(3):
+    if denoiser.is_blind(channels):
         rows["ours (Gaussian model) at our estimated sigma"] = score(
             lambda x: denoiser(x, estimate_sigma(x)), images, "ours-estimated"
         )
@@ -180,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.update({name: earlier[name] for name in kept})
     command = "python -m denoise_lab.leaderboard.real " + shlex.join(sys.argv[1:] if argv is None else argv)
     lines = [
-        f"Made by `{command}` on {machine_description()}: {len(found)} real noisy photos of {args.dataset}, each "
+        f"Made by `{command}` on {machine_description()}: {len(found)} real noisy photos of {args.dataset}"
+        f"{' in grey (their luma)' if args.grey else ''}, each "
         "scored against the mean of many shots of its scene (PSNR in dB / SSIM, 8-bit). An oracle row is the "
         f"method at its best single sigma for the whole set, from {', '.join(f'{s:g}' for s in grid)} (/255), "
         "chosen on this set: an upper bound for it, not a fair rival. Detail kept: the share of the reference's "
