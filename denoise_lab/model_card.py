@@ -338,6 +338,8 @@ def augmentation(data: dict) -> str:
     if data.get("downscales"):
         scales = ", ".join(f"{factor:g}" for factor in data["downscales"])
         parts.append(f"photos with a side of {data.get('downscale_min_side', '?')} px or more also at {scales} scale")
+    if data.get("grey"):  # the colour maps touch colour patches only
+        return "".join(f", {part}" for part in parts)
     low, high = data.get("saturation") or (1.0, 1.0)
     if data.get("saturation_p") and (low, high) != (1.0, 1.0):
         parts.append(f"chroma scaled by [{low:g}, {high:g}] (p {data['saturation_p']:g})")

@@ -7,7 +7,7 @@ import pytest
 from denoise.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from denoise.models import create_model
 from denoise_lab.leaderboard.report import to_csv
-from denoise_lab.model_card import card, config_precision, history, render, reproduce, status
+from denoise_lab.model_card import augmentation, card, config_precision, history, render, reproduce, status
 from tests.helpers import SMALL_WIDTHS, random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,3 +241,10 @@ def test_a_blind_model_grown_from_the_colour_one_retraces_both_experiments():
     assert "DATA_CONFIG=cbsd432" in reproduce({"runs": runs[:1], "global_step": 50}, "colour", colour)
     recorded = [run | {"noise": "raw"} for run in runs[:1]]
     assert "EXPERIMENT=raw" in reproduce({"runs": recorded, "global_step": 50}, "raw", {"name": "unet"})
+
+
+def test_the_colour_jitter_is_named_for_colour_runs_only():
+    data = {"downscales": [0.5], "downscale_min_side": 1000, "hue_p": 0.5, "permute_p": 0.5}
+    assert augmentation(data) == ", photos with a side of 1000 px or more also at 0.5 scale, hue rotated (p 0.5), " \
+        "channels permuted (p 0.5)"  # fmt: skip
+    assert augmentation({**data, "grey": True}) == ", photos with a side of 1000 px or more also at 0.5 scale"
