@@ -15,9 +15,9 @@ DATA_MIRROR ?=
 # configs/experiment/*.yaml
 EXPERIMENT ?= colour
 TRAINER ?= cpu
-# The data config: colour trains on the photo mixture (CBSD432 + Wallpapers25, colour jitter); grey, until it is
-# retrained on it, on CBSD432 as its shipped checkpoint was.
-DATA_CONFIG ?= $(if $(filter grey,$(EXPERIMENT)),cbsd432,mixture)
+# The data config: every model trains on the photo mixture (CBSD432 + Wallpapers25 by area; colour jitter on colour
+# patches). DATA_CONFIG=cbsd432 is the BSD-only recipe of the first models.
+DATA_CONFIG ?= mixture
 # The hardware config comes last: a GPU's batch size and learning rate override the model and data defaults.
 # real-grey (the blind grey model) is real.yaml's experiment with grey data and the grey UNet
 EXPERIMENT_CONFIGS ?= $(if $(filter real-grey,$(EXPERIMENT)),configs/experiment/real.yaml) configs/experiment/$(EXPERIMENT).yaml

@@ -301,9 +301,9 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
             [f"--model.net.init_args.refine_blocks {network['refine_blocks']}"] if network.get("refine_blocks") else []
         )
         train = f"make train EXPERIMENT={experiment}" + (" TRAINER=gpu" if on_gpu else "")
-        # the colour experiment now trains on the photo mixture; its phases recorded before that (or on
+        # the Gaussian experiments now train on the photo mixture; their phases recorded before that (or on
         # CBSD432 alone) name the BSD-only data config
-        if experiment == "colour" and phase.get("train_sets", ["CBSD432"]) == ["CBSD432"]:
+        if experiment in ("colour", "grey") and phase.get("train_sets", ["CBSD432"]) == ["CBSD432"]:
             train += " DATA_CONFIG=cbsd432"
         commands.append(train + (f' TRAIN_ARGS="{" ".join(args)}"' if args else ""))
         last = index == len(phases) - 1

@@ -119,13 +119,15 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
     ]  # fmt: skip
     text = reproduce({"global_step": 40000, "machines": gpu, "runs": runs}, "grey", grown)
     assert text.split("`, then `") == [
-        '`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=grey TRAINER=gpu TRAIN_ARGS="--trainer'
-        '.max_steps 15000"',
+        "`make data DATA_MIRROR=../shared/datasets && make train EXPERIMENT=grey TRAINER=gpu DATA_CONFIG=cbsd432 "
+        'TRAIN_ARGS="--trainer.max_steps 15000"',
         "make export-checkpoint EXPERIMENT=grey EXPORT_TO=runs/grey/phase1.pt",
-        'make train EXPERIMENT=grey TRAINER=gpu TRAIN_ARGS="--trainer.max_steps 30000 --model.init_from '
+        'make train EXPERIMENT=grey TRAINER=gpu DATA_CONFIG=cbsd432 TRAIN_ARGS="--trainer.max_steps 30000 '
+        '--model.init_from '
         'runs/grey/phase1.pt --model.lr 0.0002 --model.restart_schedule true --model.net.init_args.refine_blocks 1"',
         "make export-checkpoint EXPERIMENT=grey EXPORT_TO=runs/grey/phase2.pt",
-        'make train EXPERIMENT=grey TRAINER=gpu TRAIN_ARGS="--trainer.max_steps 40000 --model.init_from '
+        'make train EXPERIMENT=grey TRAINER=gpu DATA_CONFIG=cbsd432 TRAIN_ARGS="--trainer.max_steps 40000 '
+        '--model.init_from '
         'runs/grey/phase2.pt --model.lr 0.0001 --model.net.init_args.refine_blocks 1"',
         "make export-checkpoint EXPERIMENT=grey`",
     ]
@@ -141,7 +143,8 @@ def test_a_phase_stopped_before_its_schedule_end_names_that_end_and_a_resume_sta
     assert len(commands) == 4  # two phases, each trained then exported: the resume is no third phase
     assert commands[0].endswith('TRAIN_ARGS="--trainer.max_steps 17000"')  # it ran to its schedule's end
     assert commands[2] == (
-        'make train EXPERIMENT=grey TRAIN_ARGS="--trainer.max_steps 29800 --model.schedule_steps 31000 '
+        'make train EXPERIMENT=grey DATA_CONFIG=cbsd432 TRAIN_ARGS="--trainer.max_steps 29800 '
+        '--model.schedule_steps 31000 '
         '--model.init_from runs/grey/phase1.pt --model.lr 0.0001 --model.restart_schedule true"'
     )
     assert history(meta) == [
@@ -239,6 +242,9 @@ def test_a_blind_model_grown_from_the_colour_one_retraces_both_experiments():
     mixed = [runs[0] | {"train_sets": ["CBSD432", "Wallpapers25"]}]
     assert "DATA_CONFIG" not in reproduce({"runs": mixed, "global_step": 50}, "colour", colour)  # the default's data
     assert "DATA_CONFIG=cbsd432" in reproduce({"runs": runs[:1], "global_step": 50}, "colour", colour)
+    grey = colour | {"channels": 1}
+    assert "DATA_CONFIG=cbsd432" in reproduce({"runs": runs[:1], "global_step": 50}, "grey", grey)
+    assert "DATA_CONFIG" not in reproduce({"runs": mixed, "global_step": 50}, "grey", grey)
     recorded = [run | {"noise": "raw"} for run in runs[:1]]
     assert "EXPERIMENT=raw" in reproduce({"runs": recorded, "global_step": 50}, "raw", {"name": "unet"})
 

@@ -6,6 +6,7 @@ The runs train on a few scikit-image photos written to a temporary folder, so th
 import csv
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -310,7 +311,7 @@ def _make_train_configs(experiment: str) -> list[Path]:
     """The config stack of ``make train EXPERIMENT=...``, read from the Makefile's TRAIN_CONFIGS."""
     makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
     line = next(line for line in makefile.splitlines() if line.startswith("TRAIN_CONFIGS ?="))
-    data = "cbsd432" if experiment == "grey" else "mixture"  # DATA_CONFIG's rule
+    data = re.search(r"^DATA_CONFIG \?= (\S+)$", makefile, re.MULTILINE).group(1)
     base = "configs/experiment/real.yaml " if experiment == "real-grey" else ""  # EXPERIMENT_CONFIGS's rule
     line = line.replace("$(EXPERIMENT_CONFIGS)", base + "configs/experiment/$(EXPERIMENT).yaml")
     line = line.replace("$(TRAINER)", "cpu").replace("$(EXPERIMENT)", experiment).replace("$(DATA_CONFIG)", data)
