@@ -30,9 +30,11 @@ from denoise.protocol import image_seed, score_image
 from denoise_lab.tables import publish
 
 
-def held_out(config: Path) -> DenoiseDataModule:
-    """The data module of ``config`` with its validation images ready (the training images are not read)."""
+def held_out(config: Path, grey: bool = False) -> DenoiseDataModule:
+    """The data module of ``config`` with its validation images ready (the training images are not read);
+    ``grey``: those images in grey, as a grey model trains on the same config (``data.grey``)."""
     settings = (yaml.safe_load(config.read_text()) or {}).get("data", {})
+    settings = {**settings, "grey": True} if grey else settings
     module = DenoiseDataModule(**settings)
     module.setup("validate")
     return module
@@ -62,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", nargs="+", type=Path, help="denoise checkpoints (.pt or .ckpt)")
     parser.add_argument("--config", type=Path, default=Path("configs/data/mixture.yaml"), help="a data config")
     parser.add_argument("--noise", choices=["gaussian", "camera"], default="gaussian", help="the noise added")
+    parser.add_argument("--grey", action="store_true", help="the held-out images in grey, for grey models")
     parser.add_argument("--out", type=Path, default=Path("results/heldout.md"))
     args = parser.parse_args(argv)
     try:
-        module = held_out(args.config)
+        module = held_out(args.config, args.grey)
         denoisers = {path: Denoiser.from_checkpoint(str(path), device="cpu") for path in args.checkpoints}
     except (CheckpointError, DataConfigError, FileNotFoundError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -89,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     crop = f", central {module.hparams.val_crop} x {module.hparams.val_crop} crops" if module.hparams.val_crop else ""
     lines = [
         f"Made by `python -m denoise_lab.heldout {' '.join(sys.argv[1:] if argv is None else argv)}`: the validation "
-        f"images of {args.config} ({', '.join(f'{count} of {source}' for source, count in counts.items())}{crop}), "
+        f"images of {args.config}{' in grey' if args.grey else ''} "
+        f"({', '.join(f'{count} of {source}' for source, count in counts.items())}{crop}), "
         + (
             "noise added under the protocol. "
             if args.noise == "gaussian"

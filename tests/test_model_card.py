@@ -123,11 +123,11 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
         'TRAIN_ARGS="--trainer.max_steps 15000"',
         "make export-checkpoint EXPERIMENT=grey EXPORT_TO=runs/grey/phase1.pt",
         'make train EXPERIMENT=grey TRAINER=gpu DATA_CONFIG=cbsd432 TRAIN_ARGS="--trainer.max_steps 30000 '
-        '--model.init_from '
+        "--model.init_from "
         'runs/grey/phase1.pt --model.lr 0.0002 --model.restart_schedule true --model.net.init_args.refine_blocks 1"',
         "make export-checkpoint EXPERIMENT=grey EXPORT_TO=runs/grey/phase2.pt",
         'make train EXPERIMENT=grey TRAINER=gpu DATA_CONFIG=cbsd432 TRAIN_ARGS="--trainer.max_steps 40000 '
-        '--model.init_from '
+        "--model.init_from "
         'runs/grey/phase2.pt --model.lr 0.0001 --model.net.init_args.refine_blocks 1"',
         "make export-checkpoint EXPERIMENT=grey`",
     ]
@@ -144,7 +144,7 @@ def test_a_phase_stopped_before_its_schedule_end_names_that_end_and_a_resume_sta
     assert commands[0].endswith('TRAIN_ARGS="--trainer.max_steps 17000"')  # it ran to its schedule's end
     assert commands[2] == (
         'make train EXPERIMENT=grey DATA_CONFIG=cbsd432 TRAIN_ARGS="--trainer.max_steps 29800 '
-        '--model.schedule_steps 31000 '
+        "--model.schedule_steps 31000 "
         '--model.init_from runs/grey/phase1.pt --model.lr 0.0001 --model.restart_schedule true"'
     )
     assert history(meta) == [

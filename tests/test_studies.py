@@ -154,3 +154,8 @@ def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, m
     table = out.read_text()
     assert "seeded camera noise, denoised as without --sigma" in table and f"{tmp_path / 'setB'} camera |" in table
     assert heldout_main([str(tmp_path / "missing.pt"), "--config", str(config), "--out", str(out)]) == 2
+    grey = random_checkpoint(tmp_path / "grey.pt", channels=1)
+    assert heldout_main([str(grey), "--config", str(config), "--grey", "--out", str(out)]) == 0
+    grey_row = next(line for line in out.read_text().splitlines() if line.startswith(f"| {grey}"))
+    assert f"{config} in grey (1 of" in out.read_text()
+    assert all(float(cell) > 10 for cell in grey_row.split("|")[2:-1])  # scored, not skipped
