@@ -12,29 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from denoise.models.estimators import ESTIMATORS
 from denoise.models.registry import register_model
 from denoise.models.zoo import UNetDenoiser, _config
-
-
-class NoiseLevelEstimator(nn.Module):
-    """Fully convolutional: ``depth`` 3x3 conv + ReLU layers of ``width`` channels, then a softplus map.
-
-    Shape: (B, C, H, W) -> (B, C, H, W), >= 0, on the image's scale.
-    """
-
-    def __init__(self, channels: int, width: int = 32, depth: int = 5) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        for index in range(depth):
-            layers += [nn.Conv2d(channels if index == 0 else width, width, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, channels, 3, padding=1))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
-        return F.softplus(self.layers(noisy)) * 0.1  # starts near 0.07 (about 18/255), a middling level
 
 
 @register_model("blind_unet")
@@ -44,6 +26,8 @@ class BlindUNetDenoiser(nn.Module):
     Args:
         channels: image channels (1 grey, 3 RGB).
         widths, encoding, encoding_options, downsample, init: the UNet's (see :class:`UNetDenoiser`).
+        estimator: the noise-level estimator, a name of :data:`denoise.models.estimators.ESTIMATORS`
+            (``conv``, the first blind models', or ``energy``).
         estimator_width, estimator_depth: the noise-level estimator's size.
     """
 
@@ -57,11 +41,14 @@ class BlindUNetDenoiser(nn.Module):
         init: str = "torch",
         estimator_width: int = 32,
         estimator_depth: int = 5,
+        estimator: str = "conv",
     ) -> None:
         super().__init__()
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"unknown noise-level estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
         self.model_config = _config("blind_unet", locals())
         self.channels = channels
-        self.estimator = NoiseLevelEstimator(channels, estimator_width, estimator_depth)
+        self.estimator = ESTIMATORS[estimator](channels, estimator_width, estimator_depth)
         self.denoiser = UNetDenoiser(
             channels=channels,
             encoding=encoding,
