@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from denoise.models import create_model
-from denoise.models.estimators import ESTIMATORS, EnergyNoiseEstimator, local_log_rms
+from denoise.models.estimators import ESTIMATORS, EnergyNoiseEstimator, ImageEnergyNoiseEstimator, local_log_rms
 from tests.helpers import photo
 
 
@@ -41,7 +41,9 @@ def test_the_blind_model_names_its_estimator_and_old_checkpoints_keep_the_conv_o
     rebuilt.load_state_dict(blind.state_dict())  # the config names it, so a checkpoint rebuilds it
     config = {key: value for key, value in blind.model_config.items() if key != "estimator"}
     assert isinstance(create_model(**config).estimator, ESTIMATORS["conv"])  # saved before the choice existed
-    with pytest.raises(ValueError, match="unknown noise-level estimator 'fft'; choose one of conv, energy"):
+    with pytest.raises(
+        ValueError, match="unknown noise-level estimator 'fft'; choose one of conv, energy, energy_image"
+    ):
         create_model("blind_unet", widths=[8, 16], estimator="fft")
 
 
@@ -55,3 +57,15 @@ def test_the_energy_estimator_learns_through_a_frozen_unet():
     last = blind.estimator.layers[-1]
     assert last.weight.grad.abs().sum() > 0  # the zero-initialised correction still gets a gradient
     assert all(parameter.grad is None for parameter in blind.denoiser.parameters())
+
+
+def test_the_image_estimator_gives_one_level_per_image_and_channel_the_maps_geometric_mean():
+    torch.manual_seed(0)
+    per_pixel, per_image = EnergyNoiseEstimator(3), ImageEnergyNoiseEstimator(3)
+    per_image.load_state_dict(per_pixel.state_dict())
+    noisy = torch.cat([_flat_with_noise(0.02), torch.from_numpy(photo(96, 96)).permute(2, 0, 1)[None]])
+    with torch.no_grad():
+        level, log_map = per_image(noisy), per_pixel(noisy).log()
+    assert level.shape == noisy.shape
+    torch.testing.assert_close(level, log_map.mean((2, 3), keepdim=True).exp().expand_as(noisy))
+    assert level.flatten(2).std(2).max() == 0 and level[1, 0, 0, 0] != level[0, 0, 0, 0]  # each image its own

@@ -27,7 +27,7 @@ class BlindUNetDenoiser(nn.Module):
         channels: image channels (1 grey, 3 RGB).
         widths, encoding, encoding_options, downsample, init: the UNet's (see :class:`UNetDenoiser`).
         estimator: the noise-level estimator, a name of :data:`denoise.models.estimators.ESTIMATORS`
-            (``conv``, the first blind models', or ``energy``).
+            (``conv``, the first blind models', ``energy`` or ``energy_image``).
         estimator_width, estimator_depth: the noise-level estimator's size.
     """
 

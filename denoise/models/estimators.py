@@ -9,6 +9,7 @@
 - ``energy``: the same CNN, also shown the local noise energy (the log RMS of the image's high-pass residual at
   two scales) and predicting a log-domain correction to it, so the map follows the noise from the first step
   and the network learns how far texture and the camera's correlated noise move the level the UNet wants.
+- ``energy_image``: the same, averaged to one level per image (or tile) and channel.
 """
 
 from __future__ import annotations
@@ -76,10 +77,30 @@ class EnergyNoiseEstimator(nn.Module):
         nn.init.zeros_(self.layers[-1].weight)
         nn.init.zeros_(self.layers[-1].bias)
 
-    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+    def log_level(self, noisy: torch.Tensor) -> torch.Tensor:
+        """The natural log of the level, <= 0. Shape: (B, C, H, W) -> (B, C, H, W)."""
         energies = [local_log_rms(noisy, scale) for scale in ENERGY_SCALES]
         features = torch.cat([noisy, *[energy + LOG_OFFSET for energy in energies]], dim=1)
-        return torch.exp((energies[0] + self.layers(features)).clamp(max=0.0))
+        return (energies[0] + self.layers(features)).clamp(max=0.0)
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.log_level(noisy))
 
 
-ESTIMATORS: dict[str, type[nn.Module]] = {"conv": NoiseLevelEstimator, "energy": EnergyNoiseEstimator}
+class ImageEnergyNoiseEstimator(EnergyNoiseEstimator):
+    """``energy_image``: the energy estimator's log level averaged over the image (or tile), per channel.
+
+    One level per image and channel: the UNet adapts to texture itself, and a map that rises on texture and
+    falls on flat areas tells it so twice (on real photos such a map scored below its own mean). Shape:
+    (B, C, H, W) -> (B, C, H, W), constant over H and W, in (0, 1].
+    """
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.log_level(noisy).mean(dim=(2, 3), keepdim=True)).expand_as(noisy)
+
+
+ESTIMATORS: dict[str, type[nn.Module]] = {
+    "conv": NoiseLevelEstimator,
+    "energy": EnergyNoiseEstimator,
+    "energy_image": ImageEnergyNoiseEstimator,
+}
