@@ -259,6 +259,11 @@ def _spread_table(plan: dict[str, Any], designs: dict[str, list[tuple[int, dict]
     return lines
 
 
+def scored_on(plan: dict[str, Any]) -> str:
+    """What the plan's variants are scored on (its ``scored_on``; by default the held-out CBSD432 images)."""
+    return str(plan.get("scored_on", "CBSD432 images held out of its training"))
+
+
 def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], plan_path: str) -> str:
     """Every run, best mean PSNR first, against the baseline design's mean; then the designs over seeds."""
     records = [results[name] for name in plan["variants"] if name in results]
@@ -269,7 +274,7 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
         f"Design ablation at equal CPU training time: `python -m denoise_lab.ablation --plan {plan_path}`.",
         f"Each variant trained for {plan['cpu_seconds']:g} CPU seconds ({plan.get('threads', '?')} threads, data "
         f"loading included) from seed {first} (or the seed its name gives) with a constant learning rate after "
-        "warm-up, then was scored on CBSD432 images held out of its training, under the evaluation protocol "
+        f"warm-up, then was scored on {scored_on(plan)}, under the evaluation protocol "
         "(PSNR in dB). Short runs favour designs that learn fast; the ranking says which design to train longer, "
         "not where each would end. vs baseline: against the mean of the baseline's runs that trained.",
         f"Machine: {machine_description()}.",
@@ -342,7 +347,7 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
         right = max(right, *ends)
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlim(floor - 0.5, right + 4.0)
-    axes.set_xlabel("mean PSNR (sigma 15, 25, 50) minus the baseline's, dB; held-out CBSD432")
+    axes.set_xlabel(f"mean PSNR (sigma 15, 25, 50) minus the baseline's, dB; {scored_on(plan)}")
     axes.set_title(f"Ablation: {plan['cpu_seconds']:g} CPU seconds of training per run")
     axes.grid(axis="x", alpha=0.3)
     handles, labels = axes.get_legend_handles_labels()

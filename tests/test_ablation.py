@@ -233,3 +233,11 @@ def test_the_report_gives_each_repeated_design_its_spread_and_seed_by_seed_diffe
     del results["baseline"], results["baseline_seed_2"], results["baseline_seed_1"]
     assert not plot(plan, results, tmp_path / "none.png")  # no baseline run: nothing to compare against
     assert "| haar | 3 of 3 | 24.83 | 23.50 | 26.00 | - | - |" in render_markdown(plan, results, "plan.yaml")
+
+
+def test_the_report_names_what_the_plan_scores_on():
+    plan = {"cpu_seconds": 1, "variants": {"baseline": {}}}
+    results = {"baseline": _record("baseline", 27.0)}
+    assert "scored on CBSD432 images held out of its training," in render_markdown(plan, results, "plan.yaml")
+    photos = {**plan, "scored_on": "3 held-out photographs"}
+    assert "scored on 3 held-out photographs," in render_markdown(photos, results, "plan.yaml")
