@@ -347,7 +347,7 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
         right = max(right, *ends)
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlim(floor - 0.5, right + 4.0)
-    axes.set_xlabel(f"mean PSNR (sigma 15, 25, 50) minus the baseline's, dB; {scored_on(plan)}")
+    axes.set_xlabel(f"mean PSNR (sigma 15, 25, 50) minus the baseline's, dB\nscored on {scored_on(plan)}")
     axes.set_title(f"Ablation: {plan['cpu_seconds']:g} CPU seconds of training per run")
     axes.grid(axis="x", alpha=0.3)
     handles, labels = axes.get_legend_handles_labels()
