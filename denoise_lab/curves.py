@@ -19,46 +19,64 @@ from denoise.utils.plots import pyplot, save_figure
 PLOT_SIGMA = "25"
 
 
+# validation keys of the recorded runs -> the column they go in: Gaussian sigmas, camera noise, raw ISO levels
+SCORE_PREFIXES = {"val/psnr_": "", "val/camera_psnr": "camera", "val/raw_psnr_iso": "ISO "}
+
+
+def _column(key: str) -> str | None:
+    for prefix, label in SCORE_PREFIXES.items():
+        if key.startswith(prefix):
+            return label + key.removeprefix(prefix)
+    return None
+
+
 def read_validation(path: Path) -> list[dict[str, float]]:
-    """Rows of ``path`` that hold validation scores: ``{"step": ..., "15": psnr, "25": psnr, ...}``."""
+    """Rows of ``path`` that hold validation scores: ``{"step": ..., "15": psnr, "25": psnr, ...}`` (also
+    ``"camera"`` for the blind runs' camera-noise score and ``"ISO 1600"`` ... for the raw runs')."""
     rows = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            scores = {
-                key.removeprefix("val/psnr_"): float(value)
-                for key, value in row.items()
-                if key.startswith("val/psnr_") and value
-            }
+            scores = {_column(key): float(value) for key, value in row.items() if value and _column(key)}
             if scores:
                 rows.append({"step": float(row["step"]) + 1, **scores})
     return rows
 
 
 def load_runs(folder: Path, runs: dict[str, str]) -> dict[str, tuple[str, list[dict[str, float]]]]:
-    """Each run's description and validation rows, read once; a run without validation rows is an error."""
-    loaded = {}
-    for name, description in runs.items():
-        rows = read_validation(folder / name)
-        if not rows:
-            raise ValueError(f"{folder / name} holds no validation scores (val/psnr_*)")
-        loaded[name] = (description, rows)
-    return loaded
+    """Each run's description and validation rows, read once (no rows: a run that never validated)."""
+    return {name: (description, read_validation(folder / name)) for name, description in runs.items()}
+
+
+def _order(column: str) -> tuple[int, float]:
+    """Gaussian sigmas first by value, then camera noise, then raw ISO levels by value."""
+    if column.startswith("ISO "):
+        return (2, float(column.removeprefix("ISO ")))
+    return (1, 0.0) if column == "camera" else (0, float(column))
+
+
+def _heading(column: str) -> str:
+    return column if column.startswith("ISO ") or column == "camera" else f"PSNR {column}"
 
 
 def table(runs: dict[str, tuple[str, list[dict[str, float]]]]) -> str:
-    """Markdown: one line per run (from :func:`load_runs`) with its last validation PSNR at each sigma."""
-    lines = []
+    """Markdown: one line per run (from :func:`load_runs`) with its last validation PSNR in each column; runs
+    that validate on other columns (raw ISO levels) get a table of their own, runs that never validated a list."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    unvalidated = []
     for name, (description, rows) in runs.items():
-        last = rows[-1]
-        sigmas = sorted((key for key in last if key != "step"), key=float)
-        if not lines:
-            lines += [
-                f"| run | what | steps | {' | '.join(f'PSNR {s}' for s in sigmas)} |",
-                "|---|---|---:|" + "---:|" * len(sigmas),
-            ]
-        cells = " | ".join(f"{last[s]:.2f}" for s in sigmas)
-        lines.append(f"| `{name}` | {description} | {int(last['step'])} | {cells} |")
-    return "\n".join(lines)
+        if not rows:
+            unvalidated.append(f"- `{name}`: {description}")
+            continue
+        columns = tuple(sorted((key for key in rows[-1] if key != "step"), key=_order))
+        line = " | ".join(f"{rows[-1][column]:.2f}" for column in columns)
+        groups.setdefault(columns, []).append(f"| `{name}` | {description} | {int(rows[-1]['step'])} | {line} |")
+    blocks = []
+    for columns, lines in groups.items():
+        header = f"| run | what | steps | {' | '.join(_heading(column) for column in columns)} |"
+        blocks.append("\n".join([header, "|---|---|---:|" + "---:|" * len(columns), *lines]))
+    if unvalidated:
+        blocks.append("Runs that never validated:\n\n" + "\n".join(unvalidated))
+    return "\n\n".join(blocks)
 
 
 def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> None:
@@ -66,12 +84,15 @@ def plot(runs: dict[str, tuple[str, list[dict[str, float]]]], output: Path) -> N
     figure, axes = pyplot().subplots(figsize=(10, 4.5))
     for name, (_, all_rows) in runs.items():  # labelled by file: the table beside the plot describes each run
         rows = [row for row in all_rows if PLOT_SIGMA in row]
+        if not rows:  # a raw run (ISO levels) or one that never validated
+            continue
         label = Path(name).stem
         axes.plot([row["step"] for row in rows], [row[PLOT_SIGMA] for row in rows], marker=".", label=label)
     axes.set_xlabel("step of the run")
     axes.set_ylabel(f"validation PSNR at sigma {PLOT_SIGMA} (dB)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    columns = 1 + len(runs) // 20  # a long history in several legend columns, none cut off below the plot
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=columns)
     save_figure(figure, output)
 
 

@@ -1,7 +1,5 @@
 import json
 
-import pytest
-
 from denoise_lab.curves import load_runs, main, read_validation, table
 
 CSV = """epoch,step,train/loss,val/psnr_15,val/psnr_25
@@ -33,9 +31,23 @@ def test_writes_table_and_plot(tmp_path):
     assert (tmp_path / "out" / "training.png").stat().st_size > 0
 
 
-def test_a_run_without_validation_is_a_one_line_error(tmp_path, capsys):
-    _run(tmp_path, "epoch,step,train/loss\n0,49,0.05\n")
-    assert main([str(tmp_path), "--out", str(tmp_path / "t.md")]) == 2
-    assert "holds no validation scores" in capsys.readouterr().err
-    with pytest.raises(ValueError):
-        load_runs(tmp_path, {"run.csv": "x"})
+def test_runs_that_validate_otherwise_or_never_get_their_own_table_and_list(tmp_path):
+    raw = "epoch,step,val/raw_psnr_iso25600,val/raw_psnr_iso1600\n0,999,33.5,42.25\n"
+    blind = "epoch,step,val/camera_psnr,val/psnr_25\n0,999,28.0,30.5\n"
+    for name, body in (
+        ("gauss.csv", CSV),
+        ("raw.csv", raw),
+        ("blind.csv", blind),
+        ("none.csv", "step,train/loss\n3,1\n"),
+    ):
+        (tmp_path / name).write_text(body)
+    runs = {"gauss.csv": "g", "raw.csv": "r", "blind.csv": "b", "none.csv": "n"}
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    text = table(load_runs(tmp_path, runs))
+    assert (
+        "| run | what | steps | ISO 1600 | ISO 25600 |" in text and "| `raw.csv` | r | 1000 | 42.25 | 33.50 |" in text
+    )
+    assert "| run | what | steps | PSNR 25 | camera |" in text and "| `blind.csv` | b | 1000 | 30.50 | 28.00 |" in text
+    assert text.endswith("Runs that never validated:\n\n- `none.csv`: n")
+    assert main([str(tmp_path), "--out", str(tmp_path / "t.md")]) == 0
+    assert (tmp_path / "t.png").stat().st_size > 0
