@@ -36,7 +36,8 @@ def read_validation(path: Path) -> list[dict[str, float]]:
     rows = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            scores = {_column(key): float(value) for key, value in row.items() if value and _column(key)}
+            columns = {key: _column(key) for key in row if row[key]}
+            scores = {column: float(row[key]) for key, column in columns.items() if column}
             if scores:
                 rows.append({"step": float(row["step"]) + 1, **scores})
     return rows
