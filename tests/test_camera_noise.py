@@ -119,6 +119,20 @@ def test_synthetic_camera_noise_is_correlated_and_reproducible(channels):
     assert abs(right_white) < 0.05
 
 
+@pytest.mark.parametrize("channels", [3, 1])
+def test_camera_noise_is_the_noise_alone_not_the_demosaicking_error(channels):
+    # a textured patch at a vanishing ISO: the noisy patch is the clean one; bilinear demosaicking alone would
+    # have moved it by several grey levels, which a real photo's reference (the mean of many shots) also has
+    clean = _patches(4)
+    clean = clean if channels == 3 else kornia.color.rgb_to_grayscale(clean)
+    quiet = CameraNoise(jpeg_p=0.0, gaussian_p=0.0, shot_range=(1e-9, 1e-9))
+    noisy = synthesise(clean, quiet, _generator(3))
+    assert (noisy - clean).abs().max() < 2e-3
+    params = CameraParams.random(4, generator=_generator(3))
+    demosaicked = process(demosaic(mosaic(unprocess(clean.expand(-1, 3, -1, -1), params))), params)
+    assert (demosaicked - clean.expand(-1, 3, -1, -1)).abs().mean() > 20 * (noisy - clean).abs().mean()
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"shot_range": (0.0, 1.0)}, "0 < low"), ({"jpeg_quality": (90, 50)}, "jpeg_quality"), ({"jpeg_p": 2}, "jpeg_p")],

@@ -54,10 +54,21 @@ def test_luma_is_sharpened_or_smoothed(amount, grows):
 
 
 def test_shaping_draws_follow_their_probability():
-    chroma, luma = NoiseShaping(p=0.0).draw(64, generator=torch.Generator().manual_seed(1))
-    assert (chroma == 0).all() and (luma == 0).all()
-    chroma, luma = NoiseShaping(p=1.0, chroma_sigma=(1.0, 2.0), luma_amount=(0.0, 0.5)).draw(64)
+    chroma, luma, gain = NoiseShaping(p=0.0).draw(64, generator=torch.Generator().manual_seed(1))
+    assert (chroma == 0).all() and (luma == 0).all() and (gain == 1).all()
+    shaping = NoiseShaping(p=1.0, chroma_sigma=(1.0, 2.0), luma_amount=(0.0, 0.5), chroma_gain=(0.3, 0.6))
+    chroma, luma, gain = shaping.draw(64)
     assert ((chroma >= 1) & (chroma <= 2)).all() and ((luma >= 0) & (luma <= 0.5)).all()
+    assert ((gain >= 0.3) & (gain <= 0.6)).all()
+
+
+def test_chroma_gain_damps_colour_noise_and_leaves_luma():
+    noise = _noise()
+    shaped = shape_noise(noise, torch.zeros(2), torch.zeros(2), torch.tensor([0.25, 1.0]))
+    before, after = to_opponent(noise), to_opponent(shaped)
+    torch.testing.assert_close(after[:, 0], before[:, 0])
+    torch.testing.assert_close(after[0, 1:], 0.25 * before[0, 1:])
+    torch.testing.assert_close(after[1], before[1])
 
 
 @pytest.mark.parametrize(
@@ -66,6 +77,7 @@ def test_shaping_draws_follow_their_probability():
         ({"p": 1.5}, "probability"),
         ({"chroma_sigma": (2.0, 1.0)}, "chroma_sigma"),
         ({"luma_amount": (-2.0, 0.0)}, "luma"),
+        ({"chroma_gain": (-0.5, 1.0)}, "chroma_gain"),
     ],
 )
 def test_bad_shaping_settings_are_refused(kwargs, message):
@@ -81,6 +93,8 @@ def test_shaped_camera_noise_is_blotchier_in_colour():
         return to_opponent(synthesise(clean, noise, torch.Generator().manual_seed(2)) - clean)[:, 1:]
 
     plain = colour_residual(NoiseShaping(p=0.0))
-    shaped = colour_residual(NoiseShaping(p=1.0, chroma_sigma=(2.5, 2.5), luma_amount=(0.0, 0.0)))
+    shaped = colour_residual(
+        NoiseShaping(p=1.0, chroma_sigma=(2.5, 2.5), luma_amount=(0.0, 0.0), chroma_gain=(1.0, 1.0))
+    )
     assert shaped.std() < plain.std()
     assert _neighbour_correlation(shaped) > _neighbour_correlation(plain) + 0.1
