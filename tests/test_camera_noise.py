@@ -24,6 +24,7 @@ from denoise.data.camera import (
     smoothstep,
     unprocess,
 )
+from denoise.data.camera_noise import RECIPE as CAMERA_NOISE_RECIPE
 from denoise.data.camera_noise import CameraNoise, jpeg, synthesise
 from denoise.infer import main as infer_main
 from denoise.io import ImageData, write_image
@@ -178,6 +179,7 @@ def test_a_blind_model_trains_on_camera_noise(tmp_path, monkeypatch, channels):
     assert model.model_config["name"] == "blind_unet" and metadata["noise"] == "camera"
     assert model.channels == channels
     assert metadata["runs"][-1]["noise"] == "camera"  # the phase records its experiment's noise
+    assert metadata["runs"][-1]["camera_noise"] == CAMERA_NOISE_RECIPE  # and the camera-noise recipe it drew
     logged = next((tmp_path / "runs" / "smoke").rglob("metrics.csv")).read_text()
     assert "val/camera_psnr" in logged and "val/psnr_25" in logged  # its own target, and the Gaussian protocol
 

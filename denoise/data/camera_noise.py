@@ -35,6 +35,11 @@ from denoise.data.camera import (
 )
 from denoise.data.noise_shaping import NoiseShaping, shape_noise
 
+# The recipe's version, recorded in each training phase on camera noise (a checkpoint's ``runs``): 1 (phases
+# that record none) rendered the noisy mosaic itself, so the demosaicking's errors on the clean patch came with
+# the noise; 2 adds the rendered noise alone to the clean patch, its chroma damped.
+RECIPE = 2
+
 
 @dataclass(frozen=True)
 class CameraNoise:

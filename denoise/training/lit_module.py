@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from denoise.checkpoint import load_checkpoint
+from denoise.data.camera_noise import RECIPE as CAMERA_NOISE_RECIPE
 from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.noise import TRAINING_NOISES
 from denoise.data.raw_synthesis import seeded_synthetic_raw
@@ -235,6 +236,7 @@ class DenoiseLitModule(L.LightningModule):
         run["device"] = self.device.type  # a phase's hardware and batch: what its reproduce command must name
         run["precision"] = str(self.trainer.precision)  # bf16-mixed on a CPU is not the CPU config's 32-true
         run["noise"] = self.hparams.noise  # which experiment the phase was (a blind model grows from a Gaussian one)
+        run |= {"camera_noise": CAMERA_NOISE_RECIPE} if self.hparams.noise == "camera" else {}
         datamodule = getattr(self.trainer, "datamodule", None)
         data = getattr(datamodule, "hparams", {})
         run |= {"batch_size": data["batch_size"]} if "batch_size" in data else {}
