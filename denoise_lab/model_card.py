@@ -373,13 +373,24 @@ def noise_line(meta: dict) -> str:
             "sqrt(shot x + read) of their local level, and predicts the noise (residual learning)."
         )
     if meta.get("noise") == "camera":
+        recipes = {run.get("camera_noise", 1) for run in meta.get("runs") or [] if run.get("noise") == "camera"}
+        if recipes == {2}:
+            camera = (
+                "the noise alone, that rendering minus the noiseless mosaic's, reduced and sharpened as a camera "
+                "does, its chroma damped (`denoise/data/noise_shaping.py`), added to the clean patch, JPEG at a "
+                "random quality"
+            )
+        else:
+            camera = (
+                "that noise reduced and sharpened as a camera does (`denoise/data/noise_shaping.py`; runs before "
+                "2026-12-02's third session had no such step), with the noisy mosaic itself processed, so the bilinear "
+                "demosaicking's own errors came with the noise (the recipe before 2026-12-03), JPEG at a random quality"
+            )
         return (
             "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
-            "raw mosaic, shot and read noise of a random ISO, demosaicked, that noise reduced and sharpened as a "
-            "camera does (`denoise/data/noise_shaping.py`; runs before 2026-12-02's third session had no such "
-            "step), processed back, JPEG at a random quality), with white Gaussian noise up to "
-            f"{in_255(meta, 'sigma_max')}/255 on a fifth of the patches; "
-            "blind: a small network estimates a per-pixel noise map, which the UNet takes (residual learning)."
+            f"raw mosaic, shot and read noise of a random ISO, demosaicked and processed back; {camera}), with white "
+            f"Gaussian noise up to {in_255(meta, 'sigma_max')}/255 on a fifth of the patches; blind: a small network "
+            "estimates the noise level, which the UNet takes (residual learning)."
         )
     return (
         f"- Noise: Gaussian, sigma drawn uniformly from [{in_255(meta, 'sigma_min')}, "
