@@ -16,8 +16,10 @@ from denoise.transforms import (
     depth_to_space,
     haar_dwt,
     haar_idwt,
+    merge_phases,
     rgb_to_ycbcr,
     space_to_depth,
+    split_phases,
     ycbcr_to_rgb,
 )
 from denoise.transforms.block import check_orthonormal
@@ -165,3 +167,16 @@ def test_bad_inputs_raise_clear_errors():
         check_orthonormal(torch.ones(4, 2, 2))
     with pytest.raises(ValueError, match="not a multiple of the 4 patterns"):
         haar_idwt(torch.zeros(1, 3, 2, 2))
+
+
+@pytest.mark.parametrize("r", [2, 3])
+def test_phase_split_inverts_and_keeps_each_phase_a_subsampled_image(r):
+    x = torch.randn(2, 3, 4 * r, 5 * r, dtype=torch.float64)
+    phases = split_phases(x, r)
+    assert phases.shape == (2 * r * r, 3, 4, 5)
+    assert torch.equal(merge_phases(phases, r), x)
+    y = torch.randn_like(phases)
+    assert torch.equal(split_phases(merge_phases(y, r), r), y)  # a bijection
+    assert torch.equal(phases[r * r + r + 1], x[1, :, 1::r, 1::r])  # image 1's phase (1, 1)
+    with pytest.raises(ValueError, match="whole images"):
+        merge_phases(phases[:-1], r)

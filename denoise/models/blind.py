@@ -4,6 +4,11 @@ As in CBDNet (Guo et al. 2019), the estimate is a sigma map with one channel per
 depends on the signal, and differs between channels after a camera's colour processing, gets a level per
 pixel and channel. The map goes into the UNet's noise-map input, so the level stays an explicit, scalable
 quantity: a caller may multiply it (``strength``) or replace it with its own.
+
+With ``pixel_shuffle``, the output blends that denoising with the UNet's denoising of the image's four 2 x 2
+sampling phases (:mod:`denoise.transforms.phases`, Zhou et al. 2020): within a phase a camera's spatially
+correlated noise is nearly white, which is the noise the UNet was trained on. The phases' level (the map times
+a learned scale) and the blend's weight are learned with the estimator.
 """
 
 from __future__ import annotations
@@ -12,11 +17,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from denoise.models.estimators import ESTIMATORS
 from denoise.models.registry import register_model
 from denoise.models.zoo import UNetDenoiser, _config
+from denoise.transforms.noise_map import SigmaLike, is_per_pixel, sigma_as_tensor
+from denoise.transforms.phases import merge_phases, split_phases
+
+PHASE_FACTOR = 2  # the sampling phases of pixel_shuffle: 2 x 2
 
 
 @register_model("blind_unet")
@@ -29,6 +39,8 @@ class BlindUNetDenoiser(nn.Module):
         estimator: the noise-level estimator, a name of :data:`denoise.models.estimators.ESTIMATORS`
             (``conv``, the first blind models', ``energy`` or ``energy_image``).
         estimator_width, estimator_depth: the noise-level estimator's size.
+        pixel_shuffle: blend in the denoising of the 2 x 2 sampling phases (see the module's text); images
+            are then padded to twice the UNet's multiple, so the phases tile alike.
     """
 
     def __init__(
@@ -42,6 +54,7 @@ class BlindUNetDenoiser(nn.Module):
         estimator_width: int = 32,
         estimator_depth: int = 5,
         estimator: str = "conv",
+        pixel_shuffle: bool = False,
     ) -> None:
         super().__init__()
         if estimator not in ESTIMATORS:
@@ -57,16 +70,26 @@ class BlindUNetDenoiser(nn.Module):
             downsample=downsample,
             init=init,
         )
-        self.pad_multiple = self.denoiser.pad_multiple
+        self.pixel_shuffle = pixel_shuffle
+        self.pad_multiple = self.denoiser.pad_multiple * (PHASE_FACTOR if pixel_shuffle else 1)
+        if pixel_shuffle:  # the phases' level is the map times exp(phase_log_scale); their weight sigmoid(logit)
+            self.phase_log_scale = nn.Parameter(torch.zeros(()))
+            self.phase_logit = nn.Parameter(torch.zeros(()))
 
     def adopt(self, model: nn.Module) -> bool:
-        """Start from a trained non-blind UNet of the same design (its weights become this denoiser's);
-        False when ``model`` is not one."""
-        config = dict(getattr(model, "model_config", {}))
-        mine = {key: value for key, value in self.denoiser.model_config.items() if key != "init"}
-        if {key: value for key, value in config.items() if key != "init"} != mine:
+        """Start from a trained non-blind UNet of the same design (its weights become this denoiser's), or from
+        a blind one that differs only in ``pixel_shuffle`` (its estimator too; the blend starts at its
+        initialisation); False when ``model`` is neither."""
+        config = {key: value for key, value in getattr(model, "model_config", {}).items() if key != "init"}
+        if config == {key: value for key, value in self.denoiser.model_config.items() if key != "init"}:
+            self.denoiser.load_state_dict(model.state_dict())
+            return True
+        mine = {key: value for key, value in self.model_config.items() if key not in ("init", "pixel_shuffle")}
+        if {key: value for key, value in config.items() if key != "pixel_shuffle"} != mine:
             return False
-        self.denoiser.load_state_dict(model.state_dict())
+        missing, unexpected = self.load_state_dict(model.state_dict(), strict=False)
+        if unexpected or any(not name.startswith("phase_") for name in missing):
+            raise ValueError(f"blind networks differ beyond pixel_shuffle: {missing} missing, {unexpected} unexpected")
         return True
 
     @property
@@ -78,5 +101,27 @@ class BlindUNetDenoiser(nn.Module):
         """The per-pixel noise level. Shape: (B, C, H, W) -> (B, C, H, W)."""
         return self.estimator(noisy)
 
-    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float | None = None) -> torch.Tensor:
-        return self.denoiser(noisy, self.estimate(noisy) if sigma is None else sigma)
+    def forward(self, noisy: torch.Tensor, sigma: SigmaLike | None = None) -> torch.Tensor:
+        """``sigma``: the level to use instead of the estimate, in any form of :func:`sigma_as_tensor`.
+        Shape: (B, C, H, W) on [0, 1] -> (B, C, H, W)."""
+        level = self.estimate(noisy) if sigma is None else sigma
+        denoised = self.denoiser(noisy, level)
+        if not self.pixel_shuffle:
+            return denoised
+        weight = torch.sigmoid(self.phase_logit)
+        return (1 - weight) * denoised + weight * self.denoise_phases(noisy, level)
+
+    def denoise_phases(self, noisy: torch.Tensor, level: SigmaLike) -> torch.Tensor:
+        """The UNet on each 2 x 2 sampling phase at ``level`` times the learned scale, the phases put back.
+
+        Shape: (B, C, H, W) -> (B, C, H, W); odd sizes are replicate-padded to even and cropped back.
+        """
+        height, width = noisy.shape[-2:]
+        padding = (0, width % PHASE_FACTOR, 0, height % PHASE_FACTOR)
+        level = sigma_as_tensor(level, noisy) * torch.exp(self.phase_log_scale)
+        if is_per_pixel(level):
+            level = split_phases(F.pad(level, padding, mode="replicate"), PHASE_FACTOR)
+        else:  # one level per image (and channel): each image's phases share it
+            level = level.repeat_interleave(PHASE_FACTOR * PHASE_FACTOR, dim=0) if level.shape[0] > 1 else level
+        phases = split_phases(F.pad(noisy, padding, mode="replicate"), PHASE_FACTOR)
+        return merge_phases(self.denoiser(phases, level), PHASE_FACTOR)[..., :height, :width]

@@ -10,6 +10,7 @@ from denoise.transforms.dihedral import DIHEDRAL_COUNT, dihedral, dihedral_inver
 from denoise.transforms.encodings import ENCODINGS, create_encoding, list_encodings
 from denoise.transforms.haar import HaarDWT, haar_basis, haar_dwt, haar_idwt
 from denoise.transforms.noise_map import is_per_pixel, noise_map, sigma_as_tensor
+from denoise.transforms.phases import merge_phases, split_phases
 from denoise.transforms.space_to_depth import SpaceToDepth, depth_to_space, space_to_depth
 
 __all__ = [
@@ -35,9 +36,11 @@ __all__ = [
     "haar_idwt",
     "is_per_pixel",
     "list_encodings",
+    "merge_phases",
     "noise_map",
     "rgb_to_ycbcr",
     "sigma_as_tensor",
     "space_to_depth",
+    "split_phases",
     "ycbcr_to_rgb",
 ]
