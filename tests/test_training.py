@@ -121,11 +121,25 @@ def test_training_noise_levels_and_statistics():
     assert noisy.max() > 1  # unclipped
 
 
+def test_log_mse_weighs_each_patch_in_decibels():
+    """Minus the mean PSNR: a faint patch's error counts as much as a noisy one's, unlike L2's mean."""
+    clean = torch.zeros(2, 1, 4, 4)
+    faint, noisy = torch.full((1, 1, 4, 4), 0.01), torch.full((1, 1, 4, 4), 0.1)
+    psnrs = [-10 * math.log10(0.01**2), -10 * math.log10(0.1**2)]  # 40 and 20 dB
+    assert get_loss("log_mse")(torch.cat([faint, noisy]), clean).item() == pytest.approx(-sum(psnrs) / 2, rel=1e-4)
+    halved = torch.cat([faint / 2, noisy])  # the faint patch's error halved: 6 dB on one of two patches
+    assert get_loss("log_mse")(halved, clean).item() == pytest.approx(
+        -(psnrs[0] + 20 * math.log10(2) + psnrs[1]) / 2, rel=1e-4
+    )
+    assert get_loss("log_mse")(clean, clean).item() == pytest.approx(-100.0)  # finite at a perfect patch
+
+
 def test_losses():
     denoised, clean = torch.tensor([[[[0.0, 2.0]]]]), torch.tensor([[[[1.0, 0.0]]]])
     assert get_loss("l1")(denoised, clean).item() == pytest.approx(1.5)
     assert get_loss("l2")(denoised, clean).item() == pytest.approx(2.5)
     assert get_loss("charbonnier")(denoised, clean).item() == pytest.approx(1.5, abs=1e-5)
+    assert get_loss("log_mse")(denoised, clean).item() == pytest.approx(10 * math.log10(2.5), abs=1e-5)
     with pytest.raises(ValueError, match="unknown loss 'ssim'"):
         get_loss("ssim")
 

@@ -49,7 +49,7 @@ class DenoiseLitModule(L.LightningModule):
         net: a denoiser ``net(noisy, sigma) -> denoised`` built by the model registry.
         sigma_min_255, sigma_max_255: training noise range in 8-bit units, as a config states it (the names say
             so); divided by 255 here, once, to the [0, 1] scale that everything below takes.
-        loss: ``l1``, ``l2`` or ``charbonnier``.
+        loss: ``l1``, ``l2``, ``charbonnier`` or ``log_mse`` (:mod:`denoise.training.losses`).
         noise: ``gaussian`` (white, of a sigma the network is given) or ``camera`` (realistic camera noise,
             :mod:`denoise.data.camera_noise`, for a blind network such as ``blind_unet``) or ``raw``
             (synthetic Bayer raw, :mod:`denoise.data.raw_synthesis`: a 4-channel network maps noisy RGGB
