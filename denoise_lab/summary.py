@@ -33,30 +33,53 @@ def cell(stats: dict | None, machines: list[str] | None = None) -> str:
     return f"{mean:.2f} ({stats['s_per_mp']:.2f} s/MP{elsewhere})"
 
 
-def cpu_steps_per_second(throughput: Path) -> float | None:
-    """The CPU config's training speed (its NCHW float32 row) from ``make bench-train``'s table, if measured."""
-    if not throughput.is_file():
+def steps_per_second(table: Path, setting: str = "NCHW") -> tuple[float, str] | None:
+    """``setting``'s steps/s in a ``make bench-train`` table, and the device the table names; None if absent.
+
+    The columns are found by the header (a table with ``--precisions`` has one more), the first row of the
+    setting counts, and the device is the ``device ...`` of the table's machine line (``CPU`` if unnamed).
+    """
+    if not table.is_file():
         return None
-    match = re.search(r"^\| NCHW \| [^|]+ \| \d+ \| ([\d.]+) \|", throughput.read_text(), re.M)
-    return float(match[1]) if match else None
+    text = table.read_text()
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("|") and not line.startswith("|---")]  # fmt: skip
+    if not rows or "steps / s" not in rows[0]:
+        return None
+    column = rows[0].index("steps / s")
+    rates = [float(row[column]) for row in rows[1:] if row[0] == setting and len(row) > column]
+    if not rates:
+        return None
+    device = re.search(r"; device (.+?)\. ", text)
+    return rates[0], device[1].strip() if device else "CPU"
 
 
-def training_time(results: Path, long_config: Path) -> str:
-    """How long a from-scratch ``make train`` takes on this CPU at the measured speed; what is known of a GPU."""
+def config_layout(trainer_config: Path) -> str:
+    """The memory layout a trainer config trains in: the throughput table's setting name."""
+    config = yaml.safe_load(trainer_config.read_text()) if trainer_config.is_file() else None
+    return "channels_last" if ((config or {}).get("model") or {}).get("channels_last") else "NCHW"
+
+
+def training_time(results: Path, long_config: Path, gpu_config: Path = Path("configs/trainer/gpu.yaml")) -> str:
+    """How long a from-scratch ``make train`` takes on 2 CPU cores and with ``TRAINER=gpu``, at measured speeds."""
     steps = (yaml.safe_load(long_config.read_text()) or {}).get("trainer", {}).get("max_steps")
-    rate = cpu_steps_per_second(results / "train_throughput_cpu.md")
-    gpu = results / "train_throughput_gpu.md"
-    gpu_rate = cpu_steps_per_second(gpu) if gpu.is_file() else None
-    if not steps or rate is None:
+    cpu = steps_per_second(results / "train_throughput_cpu.md")
+    if not steps or cpu is None:
         return "Training time: not measured yet (`make bench-train`)."
     text = (
         f"A from-scratch `make train` ({steps} steps of 16 patches of 128 x 128) takes about "
-        f"{steps / rate / 3600:.0f} h on 2 CPU cores at the {rate:.2f} steps/s `make bench-train` measured "
+        f"{steps / cpu[0] / 3600:.0f} h on 2 CPU cores at the {cpu[0]:.2f} steps/s `make bench-train` measured "
         "(`results/train_throughput_cpu.md`); "
     )
-    if gpu_rate is None:
+    layout = config_layout(gpu_config)
+    gpu = steps_per_second(results / "train_throughput_gpu.md", layout)
+    if gpu is None:
         return text + "on a GPU it has not been timed yet (`make bench-train TRAINER=gpu`)."
-    return text + f"on a GPU at {gpu_rate:.2f} steps/s about {steps / gpu_rate / 3600:.1f} h."
+    rate, device = gpu
+    return text + (
+        f"`make train TRAINER=gpu` ({steps} steps of 64 patches, {layout}) about {steps / rate / 60:.0f} min on "
+        f"one {device} at the {rate:.0f} steps/s measured there (`results/train_throughput_gpu.md`)."
+    )
 
 
 def render(rows: list[dict], training: str = "") -> str:
