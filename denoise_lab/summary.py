@@ -54,10 +54,11 @@ def steps_per_second(table: Path, setting: str = "NCHW") -> tuple[float, str] | 
     return rates[0], device[1].strip() if device else "CPU"
 
 
-def config_layout(trainer_config: Path) -> str:
-    """The memory layout a trainer config trains in: the throughput table's setting name."""
-    config = yaml.safe_load(trainer_config.read_text()) if trainer_config.is_file() else None
-    return "channels_last" if ((config or {}).get("model") or {}).get("channels_last") else "NCHW"
+def config_recipe(trainer_config: Path) -> tuple[str, int | None]:
+    """The memory layout a trainer config trains in (the throughput table's setting name) and its batch size."""
+    config = (yaml.safe_load(trainer_config.read_text()) if trainer_config.is_file() else None) or {}
+    layout = "channels_last" if (config.get("model") or {}).get("channels_last") else "NCHW"
+    return layout, (config.get("data") or {}).get("batch_size")
 
 
 def training_time(results: Path, long_config: Path, gpu_config: Path = Path("configs/trainer/gpu.yaml")) -> str:
@@ -71,14 +72,15 @@ def training_time(results: Path, long_config: Path, gpu_config: Path = Path("con
         f"{steps / cpu[0] / 3600:.0f} h on 2 CPU cores at the {cpu[0]:.2f} steps/s `make bench-train` measured "
         "(`results/train_throughput_cpu.md`); "
     )
-    layout = config_layout(gpu_config)
+    layout, batch = config_recipe(gpu_config)
     gpu = steps_per_second(results / "train_throughput_gpu.md", layout)
     if gpu is None:
         return text + "on a GPU it has not been timed yet (`make bench-train TRAINER=gpu`)."
     rate, device = gpu
     return text + (
-        f"`make train TRAINER=gpu` ({steps} steps of 64 patches, {layout}) about {steps / rate / 60:.0f} min on "
-        f"one {device} at the {rate:.0f} steps/s measured there (`results/train_throughput_gpu.md`)."
+        f"`make train TRAINER=gpu` ({steps} steps of {batch or 16} patches, {layout}) about "
+        f"{steps / rate / 60:.0f} min on one {device} at the {rate:.0f} steps/s measured there "
+        "(`results/train_throughput_gpu.md`)."
     )
 
 

@@ -79,7 +79,7 @@ def test_the_summary_averages_sigmas_and_says_how_long_training_takes(tmp_path):
     assert "takes about 20 h on 2 CPU cores at the 0.50 steps/s" in training_time(tmp_path, config)
     assert "not been timed yet" in training_time(tmp_path, config)
     gpu_config = tmp_path / "gpu.yaml"
-    gpu_config.write_text("model:\n  channels_last: true\n")
+    gpu_config.write_text("model:\n  channels_last: true\ndata:\n  batch_size: 64\n")
     (tmp_path / "train_throughput_gpu.md").write_text(
         "Machine: a host, 16 cores; device NVIDIA H200. Each setting ran 1 time(s).\n\n"
         "| setting | batch x patch | precision | steps timed per run | steps / s | range | patch MP / s "
@@ -87,6 +87,8 @@ def test_the_summary_averages_sigmas_and_says_how_long_training_takes(tmp_path):
         "| channels_last | 64 x 128^2 | bf16-mixed | 300 | 100.00 | 100-100 | 104.9 | 0.9 GiB |\n"
         "| NCHW | 64 x 128^2 | bf16-mixed | 300 | 50.00 | 50-50 | 52.4 | 0.9 GiB |\n"
     )  # the precision column shifts steps/s right; the config's layout picks the row
-    assert "about 6 min on one NVIDIA H200 at the 100 steps/s" in training_time(tmp_path, config, gpu_config)
+    assert "(36000 steps of 64 patches, channels_last) about 6 min on one NVIDIA H200 at the 100 steps/s" in (
+        training_time(tmp_path, config, gpu_config)
+    )
     gpu_config.write_text("model:\n  channels_last: false\n")
     assert "about 12 min on one NVIDIA H200 at the 50 steps/s" in training_time(tmp_path, config, gpu_config)
