@@ -21,6 +21,7 @@ from denoise_lab.leaderboard import runner
 from denoise_lab.leaderboard.__main__ import main
 from denoise_lab.leaderboard.cache import ResultCache
 from denoise_lab.leaderboard.real import main as real_main
+from denoise_lab.tables import write_csv
 from tests.helpers import photo, random_checkpoint
 
 
@@ -293,6 +294,27 @@ def test_the_real_noise_table_merges_an_earlier_runs_oracles(tmp_path, capsys):
     assert "scored other pairs" in capsys.readouterr().err
 
 
+def test_the_real_noise_tables_oracles_resume_from_their_cache(tmp_path, monkeypatch):
+    import denoise_lab.leaderboard.real as real
+
+    folder = _real_pairs(tmp_path / "pairs", 2, seed=3)
+    out, checkpoint = tmp_path / "real.md", str(random_checkpoint(tmp_path / "r.pt"))
+    base = ["--dataset", str(folder), "--checkpoint", checkpoint, "--out", str(out), "--oracles", "bilateral"]
+    calls = []
+    bilateral = real.bilateral_denoise
+    monkeypatch.setattr(real, "bilateral_denoise", lambda *a: calls.append(a[1]) or bilateral(*a))
+    assert real_main([*base, "--grid", "4,8"]) == 0
+    assert len(calls) == 4  # 2 pairs x 2 sigmas
+    first = out.read_text()
+    cached = (tmp_path / "real_cache.jsonl").read_text().splitlines()
+    assert len(cached) == 4 and all("|4|cam_" in line or "|8|cam_" in line for line in cached)
+    calls.clear()
+    assert real_main([*base, "--grid", "4,8,12"]) == 0  # only the new sigma is computed
+    assert calls == pytest.approx([12 / 255] * 2)
+    assert real_main([*base, "--grid", "4,8"]) == 0 and out.read_text() == first
+    assert len(calls) == 2  # nothing computed again, the same table
+
+
 def test_detail_kept_counts_texture_not_noise():
     from denoise_lab.leaderboard.real import detail_kept
 
@@ -319,3 +341,23 @@ def test_the_real_noise_table_scores_grey_photos_with_the_grey_blind_model(tmp_p
     rows = [row for row in csv.DictReader(open(out.with_suffix(".csv"))) if row["method"] == "noisy"]
     noisy = read_uint8(folder / "cam_0_real.png", grey=True)
     assert float(rows[0]["psnr"]) == pytest.approx(psnr(reference, noisy), abs=1e-3)  # scored in grey
+
+
+def test_a_change_between_two_real_noise_runs_is_split_by_camera(tmp_path, capsys):
+    from denoise_lab.leaderboard.real_by_camera import main as by_camera_main
+
+    def run(path: Path, values: dict[str, float]) -> Path:
+        rows = [["default (blind)", pair, value, 0.9, 0.8] for pair, value in values.items()]
+        rows += [["noisy", pair, 30.0, 0.8, 0.9] for pair in values]
+        write_csv(path, ["method", "pair", "psnr", "ssim", "detail_kept"], rows)
+        return path
+
+    before = run(tmp_path / "a.csv", {"CamA_1_real.JPG": 38.0, "CamA_2_real.JPG": 37.0, "CamB_1_real.JPG": 36.0})
+    after = run(tmp_path / "b.csv", {"CamA_1_real.JPG": 38.5, "CamA_2_real.JPG": 36.9, "CamB_1_real.JPG": 36.3})
+    assert by_camera_main([str(before), str(after), "--out", str(tmp_path / "c.md")]) == 0
+    table = (tmp_path / "c.md").read_text()
+    assert "| CamA | 2 | +0.20 | 1 of 2 |" in table and "| CamB | 1 | +0.30 | 1 of 1 |" in table
+    assert "| all | 3 | +0.23 | 2 of 3 |" in table
+    other = run(tmp_path / "d.csv", {"CamA_1_real.JPG": 38.0})
+    assert by_camera_main([str(before), str(other)]) == 2
+    assert "scored other pairs" in capsys.readouterr().err
