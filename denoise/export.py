@@ -10,7 +10,8 @@ The output's suffix picks the format:
   the ``export`` extra.
 
 CHECKPOINT is a training checkpoint (``.ckpt``) or a denoise checkpoint (``.pt``); by default the shipped
-colour model.
+colour model. ``--phase-blend`` adds to a blind model the gated pixel-shuffle blend, which has no weights to
+train (:func:`denoise.models.blind.with_phase_blend`), and records that in the output's metadata.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint, save_checkpoint
+from denoise.models.blind import with_phase_blend
 
 FORMATS = (".pt", ".onnx")
 
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", dest="checkpoint_option", type=Path, help=argparse.SUPPRESS)  # older spelling
     parser.add_argument("-o", "--output", type=Path, required=True, help="the file to write: NAME.pt or NAME.onnx")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--phase-blend", action="store_true",
+        help="add the gated pixel-shuffle blend to a blind model (real camera noise; white noise turns it off)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.output.suffix not in FORMATS:
         print(f"error: -o {args.output}: the output must end in .pt (checkpoint) or .onnx (ONNX)", file=sys.stderr)
@@ -53,12 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = args.checkpoint or args.checkpoint_option or default_checkpoints()[3]
         model, metadata = load_checkpoint(path)
-    except CheckpointError as error:
+        if args.phase_blend:
+            model = with_phase_blend(model)
+            metadata["export_args"] = "--phase-blend"
+    except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     size = "{:.1f} MB".format
     if args.output.suffix == ".pt":
-        save_checkpoint(args.output, model, source=Path(path).name, **metadata)
+        save_checkpoint(args.output, model, **{"source": Path(path).name, **metadata})  # a .pt keeps its own
         print(f"wrote {args.output} ({size(args.output.stat().st_size / 2**20)}, step {metadata.get('global_step')})")
         return 0
     from denoise.onnx_backend import export_onnx

@@ -310,6 +310,7 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         commands.append(
             f"make export-checkpoint EXPERIMENT={experiment}"
             + ("" if last else f" EXPORT_TO=runs/{experiment}/phase{index + 1}.pt")
+            + (f' EXPORT_ARGS="{meta["export_args"]}"' if last and meta.get("export_args") else "")
         )
     first, *rest = commands
     return "`" + "`, then `".join([f"make data DATA_MIRROR=../shared/datasets && {first}", *rest]) + "`"
@@ -363,6 +364,21 @@ def in_255(meta: dict, name: str, default="?"):
     return meta.get(f"{name}_255", meta.get(name, default))
 
 
+BLEND = (
+    " Exported with the gated pixel-shuffle blend (`python -m denoise.export --phase-blend`, untrained, no weights):"
+    " the output is half the UNet's denoising and half its denoising of the image's 2 x 2 sampling phases, that half"
+    " scaled by how spatially correlated the image's noise is (none for white noise)."
+)
+
+
+BLEND_LIMIT = (
+    "Its pixel-shuffle blend was kept for what it does on real photos (`results/leaderboard_real.md`) against "
+    "the synthetic camera noise of its own validation, on which it scores lower (docs/training.md): the synthetic "
+    "noise is less correlated than a real camera's. It runs the UNet twice, so a blind photo takes about twice "
+    "as long as one with --sigma."
+)
+
+
 def noise_line(meta: dict) -> str:
     """The card's line on the training noise: Gaussian of a given sigma, or a camera's (a blind model)."""
     if meta.get("noise") == "raw":
@@ -391,6 +407,7 @@ def noise_line(meta: dict) -> str:
             f"raw mosaic, shot and read noise of a random ISO, demosaicked and processed back; {camera}), with white "
             f"Gaussian noise up to {in_255(meta, 'sigma_max')}/255 on a fifth of the patches; blind: a small network "
             "estimates the noise level, which the UNet takes (residual learning)."
+            + (BLEND if "--phase-blend" in meta.get("export_args", "") else "")
         )
     return (
         f"- Noise: Gaussian, sigma drawn uniformly from [{in_255(meta, 'sigma_min')}, "
@@ -433,6 +450,7 @@ def card(path: Path, summary: dict, results: Path) -> list[str]:
         f"- Reproduce: {reproduce(meta, experiment, model.model_config)} (resume a stopped run with "
         "`--ckpt_path last` in `TRAIN_ARGS`).",
         *(f"- Limit: {limit}" for limit in KIND_LIMITS[kind]),
+        *([f"- Limit: {BLEND_LIMIT}"] if "--phase-blend" in meta.get("export_args", "") else []),
         "",
         *(
             table_scores(results, *KIND_TABLES[kind])

@@ -4,13 +4,16 @@ import pytest
 import torch
 
 from denoise.models import create_model
+from denoise.models.noise_correlation import correlation_gate
 from denoise.transforms.phases import merge_phases, split_phases
 from tests.helpers import photo
 
 
-def _blind(pixel_shuffle: bool = True, seed: int = 0):
+def _blind(pixel_shuffle: bool = True, seed: int = 0, phase_gate: bool = False):
     torch.manual_seed(seed)
-    return create_model("blind_unet", widths=[8, 16], estimator="energy_image", pixel_shuffle=pixel_shuffle).eval()
+    return create_model(
+        "blind_unet", widths=[8, 16], estimator="energy_image", pixel_shuffle=pixel_shuffle, phase_gate=phase_gate
+    ).eval()
 
 
 def _noisy(height: int = 40, width: int = 52) -> torch.Tensor:
@@ -76,3 +79,47 @@ def test_the_blend_learns_with_the_estimator_through_a_frozen_unet():
     (blind(clean + 0.05 * torch.randn_like(clean)) - clean).abs().mean().backward()
     assert blind.phase_logit.grad.abs() > 0 and blind.phase_log_scale.grad.abs() > 0
     assert all(parameter.grad is None for parameter in blind.denoiser.parameters())
+
+
+def test_the_gate_scales_the_blend_per_image_by_its_noises_correlation():
+    gated = _blind(phase_gate=True)
+    white = _noisy(64, 64)
+    blurred = torch.nn.functional.avg_pool2d(0.2 * torch.randn(1, 3, 66, 66), 3, stride=1)  # correlated noise
+    correlated = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None] + blurred
+    noisy = torch.cat([white, correlated])
+    with torch.no_grad():
+        level = gated.estimate(noisy)
+        direct, phases = gated.denoiser(noisy, level), gated.denoise_phases(noisy, level)
+        weight = 0.5 * correlation_gate(noisy)[:, None, None, None]
+        torch.testing.assert_close(gated(noisy), (1 - weight) * direct + weight * phases)
+    assert weight[0] < 0.1 < 0.4 < weight[1]  # white noise keeps the direct denoising, correlated gets the blend
+
+
+def test_a_gate_needs_the_blend_and_warm_starts_from_a_blind_model_without_either():
+    with pytest.raises(ValueError, match="needs pixel_shuffle"):
+        _blind(pixel_shuffle=False, phase_gate=True)
+    plain, gated = _blind(pixel_shuffle=False, seed=1), _blind(seed=2, phase_gate=True)
+    assert gated.adopt(plain)
+    noisy = _noisy(64, 64)
+    with torch.no_grad():  # on white noise the gate is nearly shut: nearly the plain model's output
+        gap = (gated(noisy) - plain(noisy)).abs().mean() / (plain(noisy) - noisy).abs().mean()
+    assert gap < 0.1
+
+
+def test_export_adds_the_gated_blend_to_a_blind_model_and_records_it(tmp_path, capsys):
+    from denoise.checkpoint import load_checkpoint, save_checkpoint
+    from denoise.export import main as export_main
+
+    plain = _blind(pixel_shuffle=False, seed=3)
+    save_checkpoint(tmp_path / "blind.pt", plain, global_step=7, source="last.ckpt")
+    assert export_main([str(tmp_path / "blind.pt"), "-o", str(tmp_path / "blended.pt"), "--phase-blend"]) == 0
+    blended, metadata = load_checkpoint(tmp_path / "blended.pt")
+    assert blended.pixel_shuffle and blended.phase_gate and metadata["export_args"] == "--phase-blend"
+    assert metadata["global_step"] == 7 and metadata["source"] == "last.ckpt"  # the training run's record kept
+    for name, tensor in plain.state_dict().items():  # the trained weights unchanged
+        torch.testing.assert_close(blended.state_dict()[name], tensor)
+    assert export_main([str(tmp_path / "blended.pt"), "-o", str(tmp_path / "twice.pt"), "--phase-blend"]) == 2
+    assert "has a pixel-shuffle blend already" in capsys.readouterr().err
+    save_checkpoint(tmp_path / "unet.pt", create_model("unet", widths=[8, 16]))
+    assert export_main([str(tmp_path / "unet.pt"), "-o", str(tmp_path / "no.pt"), "--phase-blend"]) == 2
+    assert "belongs to a blind model" in capsys.readouterr().err and not (tmp_path / "no.pt").exists()

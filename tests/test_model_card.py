@@ -133,6 +133,12 @@ def test_reproduce_retraces_each_phase_and_exports_between_them():
     ]
 
 
+def test_a_model_exported_with_the_blend_says_so_in_its_last_export():
+    meta = {"global_step": 900, "runs": [{"start_step": 0, "lr": 1e-3}], "export_args": "--phase-blend"}
+    assert reproduce(meta, "real", {}).endswith('`make export-checkpoint EXPERIMENT=real EXPORT_ARGS="--phase-blend"`')
+    assert "EXPORT_ARGS" not in reproduce({**meta, "export_args": None}, "real", {})
+
+
 def test_a_phase_stopped_before_its_schedule_end_names_that_end_and_a_resume_stays_in_its_phase():
     first = {"start_step": 0, "lr": 4e-4, "init_from": None, "device": "cuda", "schedule_end": 17000}
     warm = {"start_step": 17000, "lr": 1e-4, "init_from": "checkpoints/denoise-grey.pt", "device": "cpu",

@@ -8,7 +8,10 @@ quantity: a caller may multiply it (``strength``) or replace it with its own.
 With ``pixel_shuffle``, the output blends that denoising with the UNet's denoising of the image's four 2 x 2
 sampling phases (:mod:`denoise.transforms.phases`, Zhou et al. 2020): within a phase a camera's spatially
 correlated noise is nearly white, which is the noise the UNet was trained on. The phases' level (the map times
-a learned scale) and the blend's weight are learned with the estimator.
+a learned scale) and the blend's weight are learned with the estimator. With ``phase_gate`` as well, the weight
+is scaled per image by how correlated its noise is, measured on the image
+(:func:`denoise.models.noise_correlation.correlation_gate`): white noise, which the phases only blur, turns the
+blend off.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from denoise.models.estimators import ESTIMATORS
+from denoise.models.noise_correlation import correlation_gate
 from denoise.models.registry import register_model
 from denoise.models.zoo import UNetDenoiser, _config
 from denoise.transforms.noise_map import SigmaLike, is_per_pixel, sigma_as_tensor
@@ -41,6 +45,8 @@ class BlindUNetDenoiser(nn.Module):
         estimator_width, estimator_depth: the noise-level estimator's size.
         pixel_shuffle: blend in the denoising of the 2 x 2 sampling phases (see the module's text); images
             are then padded to twice the UNet's multiple, so the phases tile alike.
+        phase_gate: scale the blend's weight by the measured correlation of each image's noise (0 for white
+            noise, 1 for noise as correlated as demosaicked sensor noise); needs ``pixel_shuffle``.
     """
 
     def __init__(
@@ -55,10 +61,13 @@ class BlindUNetDenoiser(nn.Module):
         estimator_depth: int = 5,
         estimator: str = "conv",
         pixel_shuffle: bool = False,
+        phase_gate: bool = False,
     ) -> None:
         super().__init__()
         if estimator not in ESTIMATORS:
             raise ValueError(f"unknown noise-level estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
+        if phase_gate and not pixel_shuffle:
+            raise ValueError("phase_gate scales the pixel-shuffle blend: it needs pixel_shuffle true")
         self.model_config = _config("blind_unet", locals())
         self.channels = channels
         self.estimator = ESTIMATORS[estimator](channels, estimator_width, estimator_depth)
@@ -71,6 +80,7 @@ class BlindUNetDenoiser(nn.Module):
             init=init,
         )
         self.pixel_shuffle = pixel_shuffle
+        self.phase_gate = phase_gate
         self.pad_multiple = self.denoiser.pad_multiple * (PHASE_FACTOR if pixel_shuffle else 1)
         if pixel_shuffle:  # the phases' level is the map times exp(phase_log_scale); their weight sigmoid(logit)
             self.phase_log_scale = nn.Parameter(torch.zeros(()))
@@ -78,14 +88,15 @@ class BlindUNetDenoiser(nn.Module):
 
     def adopt(self, model: nn.Module) -> bool:
         """Start from a trained non-blind UNet of the same design (its weights become this denoiser's), or from
-        a blind one that differs only in ``pixel_shuffle`` (its estimator too; the blend starts at its
-        initialisation); False when ``model`` is neither."""
+        a blind one that differs only in the blend (``pixel_shuffle``, ``phase_gate``; its estimator too, the
+        blend's own weights where it has them, else their initialisation); False when ``model`` is neither."""
         config = {key: value for key, value in getattr(model, "model_config", {}).items() if key != "init"}
         if config == {key: value for key, value in self.denoiser.model_config.items() if key != "init"}:
             self.denoiser.load_state_dict(model.state_dict())
             return True
-        mine = {key: value for key, value in self.model_config.items() if key not in ("init", "pixel_shuffle")}
-        if {key: value for key, value in config.items() if key != "pixel_shuffle"} != mine:
+        blend = ("init", "pixel_shuffle", "phase_gate")
+        mine = {key: value for key, value in self.model_config.items() if key not in blend}
+        if {key: value for key, value in config.items() if key not in blend} != mine:
             return False
         missing, unexpected = self.load_state_dict(model.state_dict(), strict=False)
         if unexpected or any(not name.startswith("phase_") for name in missing):
@@ -109,7 +120,15 @@ class BlindUNetDenoiser(nn.Module):
         if not self.pixel_shuffle:
             return denoised
         weight = torch.sigmoid(self.phase_logit)
+        if self.phase_gate:
+            weight = weight * self.gate(noisy)[:, None, None, None]
         return (1 - weight) * denoised + weight * self.denoise_phases(noisy, level)
+
+    def gate(self, noisy: torch.Tensor) -> torch.Tensor:
+        """:func:`correlation_gate` of each image, odd sizes replicate-padded to even. Shape: (B, C, H, W) -> (B,)."""
+        height, width = noisy.shape[-2:]
+        padding = (0, width % PHASE_FACTOR, 0, height % PHASE_FACTOR)
+        return correlation_gate(F.pad(noisy, padding, mode="replicate").float())
 
     def denoise_phases(self, noisy: torch.Tensor, level: SigmaLike) -> torch.Tensor:
         """The UNet on each 2 x 2 sampling phase at ``level`` times the learned scale, the phases put back.
@@ -125,3 +144,21 @@ class BlindUNetDenoiser(nn.Module):
             level = level.repeat_interleave(PHASE_FACTOR * PHASE_FACTOR, dim=0) if level.shape[0] > 1 else level
         phases = split_phases(F.pad(noisy, padding, mode="replicate"), PHASE_FACTOR)
         return merge_phases(self.denoiser(phases, level), PHASE_FACTOR)[..., :height, :width]
+
+
+def with_phase_blend(model: nn.Module) -> BlindUNetDenoiser:
+    """``model`` (a blind network without the blend) with the gated pixel-shuffle blend added untrained: weight
+    one half times the image's :func:`correlation_gate`, the phases at the estimated level itself. Its UNet and
+    estimator are ``model``'s; it needs no training, as the gate has no weights.
+
+    Raises ValueError for a model that is not a blind network, or that has a blend already.
+    """
+    config = dict(getattr(model, "model_config", {}))
+    if config.get("name") != "blind_unet":
+        raise ValueError(f"the pixel-shuffle blend belongs to a blind model; this is a {config.get('name')!r} network")
+    if config.get("pixel_shuffle"):
+        raise ValueError("this blind model has a pixel-shuffle blend already")
+    config.pop("name")
+    blended = BlindUNetDenoiser(**{**config, "pixel_shuffle": True, "phase_gate": True})
+    blended.adopt(model)
+    return blended.to(next(model.parameters()).device)
