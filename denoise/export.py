@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.output.suffix == ".onnx" and getattr(model, "phase_gate", False):
+        print(
+            f"error: {path} is a blind model with the gated pixel-shuffle blend, whose gate measures each image "
+            "as it runs and does not export to ONNX; the onnxruntime backend runs the Gaussian models with "
+            "--sigma: export denoise-colour.pt or denoise-grey.pt",
+            file=sys.stderr,
+        )
+        return 2
     size = "{:.1f} MB".format
     if args.output.suffix == ".pt":
         save_checkpoint(args.output, model, **{"source": Path(path).name, **metadata})  # a .pt keeps its own

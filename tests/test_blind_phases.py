@@ -120,6 +120,10 @@ def test_export_adds_the_gated_blend_to_a_blind_model_and_records_it(tmp_path, c
         torch.testing.assert_close(blended.state_dict()[name], tensor)
     assert export_main([str(tmp_path / "blended.pt"), "-o", str(tmp_path / "twice.pt"), "--phase-blend"]) == 2
     assert "has a pixel-shuffle blend already" in capsys.readouterr().err
+    assert export_main([str(tmp_path / "blended.pt"), "-o", str(tmp_path / "blended.onnx")]) == 2  # a clear refusal
+    refusal = capsys.readouterr().err
+    assert "does not export to ONNX" in refusal or "needs the export extra" in refusal
+    assert not (tmp_path / "blended.onnx").exists()
     save_checkpoint(tmp_path / "unet.pt", create_model("unet", widths=[8, 16]))
     assert export_main([str(tmp_path / "unet.pt"), "-o", str(tmp_path / "no.pt"), "--phase-blend"]) == 2
     assert "belongs to a blind model" in capsys.readouterr().err and not (tmp_path / "no.pt").exists()
