@@ -379,6 +379,11 @@ BLEND_LIMIT = (
 )
 
 
+def blended(meta: dict) -> bool:
+    """True for a checkpoint exported with the gated pixel-shuffle blend."""
+    return "--phase-blend" in (meta.get("export_args") or "")
+
+
 def noise_line(meta: dict) -> str:
     """The card's line on the training noise: Gaussian of a given sigma, or a camera's (a blind model)."""
     if meta.get("noise") == "raw":
@@ -407,7 +412,7 @@ def noise_line(meta: dict) -> str:
             f"raw mosaic, shot and read noise of a random ISO, demosaicked and processed back; {camera}), with white "
             f"Gaussian noise up to {in_255(meta, 'sigma_max')}/255 on a fifth of the patches; blind: a small network "
             "estimates the noise level, which the UNet takes (residual learning)."
-            + (BLEND if "--phase-blend" in meta.get("export_args", "") else "")
+            + (BLEND if blended(meta) else "")
         )
     return (
         f"- Noise: Gaussian, sigma drawn uniformly from [{in_255(meta, 'sigma_min')}, "
@@ -450,7 +455,7 @@ def card(path: Path, summary: dict, results: Path) -> list[str]:
         f"- Reproduce: {reproduce(meta, experiment, model.model_config)} (resume a stopped run with "
         "`--ckpt_path last` in `TRAIN_ARGS`).",
         *(f"- Limit: {limit}" for limit in KIND_LIMITS[kind]),
-        *([f"- Limit: {BLEND_LIMIT}"] if "--phase-blend" in meta.get("export_args", "") else []),
+        *([f"- Limit: {BLEND_LIMIT}"] if blended(meta) else []),
         "",
         *(
             table_scores(results, *KIND_TABLES[kind])

@@ -33,6 +33,12 @@ from denoise.transforms.phases import merge_phases, split_phases
 PHASE_FACTOR = 2  # the sampling phases of pixel_shuffle: 2 x 2
 
 
+def _even_padding(x: torch.Tensor) -> tuple[int, int, int, int]:
+    """``F.pad`` amounts that make H and W multiples of :data:`PHASE_FACTOR` (right and bottom)."""
+    height, width = x.shape[-2:]
+    return (0, width % PHASE_FACTOR, 0, height % PHASE_FACTOR)
+
+
 @register_model("blind_unet")
 class BlindUNetDenoiser(nn.Module):
     """``forward(noisy, sigma=None)``: the estimated map (or ``sigma`` if given) into a non-blind UNet.
@@ -126,9 +132,7 @@ class BlindUNetDenoiser(nn.Module):
 
     def gate(self, noisy: torch.Tensor) -> torch.Tensor:
         """:func:`correlation_gate` of each image, odd sizes replicate-padded to even. Shape: (B, C, H, W) -> (B,)."""
-        height, width = noisy.shape[-2:]
-        padding = (0, width % PHASE_FACTOR, 0, height % PHASE_FACTOR)
-        return correlation_gate(F.pad(noisy, padding, mode="replicate").float())
+        return correlation_gate(F.pad(noisy, _even_padding(noisy), mode="replicate").float())
 
     def denoise_phases(self, noisy: torch.Tensor, level: SigmaLike) -> torch.Tensor:
         """The UNet on each 2 x 2 sampling phase at ``level`` times the learned scale, the phases put back.
@@ -136,7 +140,7 @@ class BlindUNetDenoiser(nn.Module):
         Shape: (B, C, H, W) -> (B, C, H, W); odd sizes are replicate-padded to even and cropped back.
         """
         height, width = noisy.shape[-2:]
-        padding = (0, width % PHASE_FACTOR, 0, height % PHASE_FACTOR)
+        padding = _even_padding(noisy)
         level = sigma_as_tensor(level, noisy) * torch.exp(self.phase_log_scale)
         if is_per_pixel(level):
             level = split_phases(F.pad(level, padding, mode="replicate"), PHASE_FACTOR)

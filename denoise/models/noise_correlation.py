@@ -16,7 +16,7 @@ import torch
 from denoise.models.estimators import local_log_rms
 from denoise.transforms.phases import split_phases
 
-FLAT_FRACTION = 0.1  # the share of windows, the flattest by the phases' energy, that the ratio is taken over
+FLAT_FRACTION = 0.1  # the share of windows, the flattest by both energies, that the ratio is taken over
 WINDOW = 15  # px at full resolution (7 in the half-resolution phases)
 # The ratio on a flat image for white noise and for white RGGB mosaic noise after the bilinear demosaicking of
 # denoise.data.camera.demosaic, at any level (measured by tests/test_noise_correlation.py)

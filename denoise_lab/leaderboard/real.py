@@ -99,13 +99,17 @@ def detail_kept(reference: np.ndarray, out: np.ndarray, fraction: float = 0.3) -
     return float(np.sum(test[textured] * ref[textured]) / np.sum(ref[textured] ** 2))
 
 
+def score_pair(method: Method, noisy: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:
+    """(PSNR, SSIM, detail kept) of ``method`` on one (noisy float, reference uint8) pair."""
+    out = to_uint8(method(noisy))
+    return psnr(reference, out), ssim(reference, out), detail_kept(reference, out)
+
+
 def score(method: Method, images: list[tuple[np.ndarray, np.ndarray]], label: str) -> list[tuple[float, ...]]:
-    """(PSNR, SSIM, detail kept) of ``method`` on each (noisy float, reference uint8) pair."""
-    results = []
-    for noisy, reference in tqdm(images, desc=label, unit="pair", leave=False):
-        out = to_uint8(method(noisy))
-        results.append((psnr(reference, out), ssim(reference, out), detail_kept(reference, out)))
-    return results
+    """:func:`score_pair` of ``method`` on each (noisy float, reference uint8) pair."""
+    return [
+        score_pair(method, noisy, reference) for noisy, reference in tqdm(images, desc=label, unit="pair", leave=False)
+    ]
 
 
 def cached_score(
@@ -122,7 +126,7 @@ def cached_score(
     for (noisy, reference), name in zip(tqdm(images, desc=label, unit="pair", leave=False), names, strict=True):
         row = cache.get(f"{key}|{name}")
         if row is None:
-            values = score(method, [(noisy, reference)], label)[0]
+            values = score_pair(method, noisy, reference)
             row = {"key": f"{key}|{name}", "method": label.split()[0], "values": list(values)}
             cache.add(row)
         results.append(tuple(row["values"]))
