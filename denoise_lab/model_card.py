@@ -374,8 +374,9 @@ BLEND = (
 BLEND_LIMIT = (
     "Its pixel-shuffle blend was kept for what it does on real photos (`results/leaderboard_real.md`) against "
     "the synthetic camera noise of its own validation, on which it scores lower (docs/training.md): the synthetic "
-    "noise is less correlated than a real camera's. It runs the UNet twice, so a blind photo takes about twice "
-    "as long as one with --sigma."
+    "noise is less correlated than a real camera's. It runs its full-resolution estimator, then the UNet twice "
+    "(once where its gate measures white noise), so a blind photo takes several times as long as one with --sigma "
+    "(`results/bench_files.md` against `results/bench.md`)."
 )
 
 
@@ -411,8 +412,7 @@ def noise_line(meta: dict) -> str:
             "- Noise: realistic camera noise (Brooks et al. 2019: the clean patch unprocessed to a random camera's "
             f"raw mosaic, shot and read noise of a random ISO, demosaicked and processed back; {camera}), with white "
             f"Gaussian noise up to {in_255(meta, 'sigma_max')}/255 on a fifth of the patches; blind: a small network "
-            "estimates the noise level, which the UNet takes (residual learning)."
-            + (BLEND if blended(meta) else "")
+            "estimates the noise level, which the UNet takes (residual learning)." + (BLEND if blended(meta) else "")
         )
     return (
         f"- Noise: Gaussian, sigma drawn uniformly from [{in_255(meta, 'sigma_min')}, "

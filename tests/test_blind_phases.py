@@ -95,6 +95,20 @@ def test_the_gate_scales_the_blend_per_image_by_its_noises_correlation():
     assert weight[0] < 0.1 < 0.4 < weight[1]  # white noise keeps the direct denoising, correlated gets the blend
 
 
+def test_a_shut_gate_skips_the_phases_and_gives_the_direct_denoising(monkeypatch):
+    gated = _blind(phase_gate=True)
+    white = _noisy(64, 64)
+
+    def never(*args):
+        raise AssertionError("the phases were denoised although the gate is shut")
+
+    monkeypatch.setattr(gated, "gate", lambda noisy: torch.zeros(noisy.shape[0]))  # as white noise often measures
+    monkeypatch.setattr(gated, "denoise_phases", never)
+    with torch.no_grad():
+        level = gated.estimate(white)
+        torch.testing.assert_close(gated(white, level), gated.denoiser(white, level))
+
+
 def test_a_gate_needs_the_blend_and_warm_starts_from_a_blind_model_without_either():
     with pytest.raises(ValueError, match="needs pixel_shuffle"):
         _blind(pixel_shuffle=False, phase_gate=True)

@@ -127,7 +127,10 @@ class BlindUNetDenoiser(nn.Module):
             return denoised
         weight = torch.sigmoid(self.phase_logit)
         if self.phase_gate:
-            weight = weight * self.gate(noisy)[:, None, None, None]
+            gate = self.gate(noisy)
+            if not gate.any():  # white noise everywhere: the blend is off, so its second UNet pass is skipped
+                return denoised
+            weight = weight * gate[:, None, None, None]
         return (1 - weight) * denoised + weight * self.denoise_phases(noisy, level)
 
     def gate(self, noisy: torch.Tensor) -> torch.Tensor:
