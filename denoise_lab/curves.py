@@ -20,7 +20,14 @@ PLOT_SIGMA = "25"
 
 
 # validation keys of the recorded runs -> the column they go in: Gaussian sigmas, camera noise, raw ISO levels
-SCORE_PREFIXES = {"val/psnr_": "", "val/camera_psnr": "camera", "val/raw_psnr_iso": "ISO "}
+# in linear raw and after the fixed rendering
+SCORE_PREFIXES = {
+    "val/psnr_": "",
+    "val/camera_psnr": "camera",
+    "val/raw_psnr_iso": "ISO ",
+    "val/raw_rendered_psnr_iso": "rendered ISO ",
+}
+RAW_COLUMNS = ("ISO ", "rendered ISO ")  # raw columns by label, in their order after the others
 
 
 def _column(key: str) -> str | None:
@@ -49,14 +56,15 @@ def load_runs(folder: Path, runs: dict[str, str]) -> dict[str, tuple[str, list[d
 
 
 def _order(column: str) -> tuple[int, float]:
-    """Gaussian sigmas first by value, then camera noise, then raw ISO levels by value."""
-    if column.startswith("ISO "):
-        return (2, float(column.removeprefix("ISO ")))
+    """Gaussian sigmas first by value, then camera noise, then raw ISO levels by value, linear then rendered."""
+    for rank, label in enumerate(RAW_COLUMNS, start=2):
+        if column.startswith(label):
+            return (rank, float(column.removeprefix(label)))
     return (1, 0.0) if column == "camera" else (0, float(column))
 
 
 def _heading(column: str) -> str:
-    return column if column.startswith("ISO ") or column == "camera" else f"PSNR {column}"
+    return column if column.startswith(RAW_COLUMNS) or column == "camera" else f"PSNR {column}"
 
 
 def table(runs: dict[str, tuple[str, list[dict[str, float]]]]) -> str:

@@ -6,8 +6,10 @@ default: the last images by name of each training set, central crops of the larg
 seeded noise, the same numbers ``make train`` logs as validation, and reports the mean PSNR per source set and
 sigma. With ``--noise camera`` each image gets instead seeded realistic camera noise (:mod:`denoise.data.camera_noise`,
 no white Gaussian patches) and is denoised as ``python -m denoise.infer`` does without ``--sigma`` (a blind
-model finds the level itself): the blind model's target, on images it never trained on. Written to ``--out``
-(default ``results/heldout.md``).
+model finds the level itself): the blind model's target, on images it never trained on. With ``--noise raw``
+each image becomes seeded synthetic raw at the raw model's validation ISOs (:mod:`denoise.data.raw_synthesis`),
+denoised as ``python -m denoise.infer shot.dng`` does and scored as the raw benchmark scores: in linear raw and
+after the fixed rendering. Written to ``--out`` (default ``results/heldout.md``).
 """
 
 from __future__ import annotations
@@ -17,17 +19,29 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 
 from denoise import Denoiser
 from denoise.checkpoint import CheckpointError
 from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.datamodule import DataConfigError, DenoiseDataModule
+from denoise.data.raw_synthesis import rendered8, seeded_synthetic_raw
 from denoise.data.validation import even_crop, to_batch
 from denoise.infer import noise_level
-from denoise.metrics import psnr, to_uint8
+from denoise.metrics import psnr, raw_psnr, to_uint8
+from denoise.models.registry import RAW_PLANES
 from denoise.protocol import image_seed, score_image
+from denoise.raw.noise_profile import NoiseProfile
+from denoise.raw.pipeline import denoise_planes
+from denoise.training.lit_module import RAW_VALIDATION_ISOS
 from denoise_lab.tables import publish
+
+NOISE_TEXT = {
+    "gaussian": "noise added under the protocol. ",
+    "camera": "seeded camera noise, denoised as without --sigma. ",
+    "raw": "seeded synthetic raw, denoised as a raw file is, PSNR in linear raw and after the fixed rendering. ",
+}
 
 
 def held_out(config: Path, grey: bool = False) -> DenoiseDataModule:
@@ -59,11 +73,21 @@ def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int) -> float:
     return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0])))
 
 
+def raw_scores(denoiser: Denoiser, clean8: np.ndarray, iso: float, seed: int) -> dict[str, float]:
+    """PSNR of the raw model on ``clean8`` (even-cropped) as seeded synthetic raw of ``iso``: ``{"ISO N raw":
+    linear-raw PSNR, "ISO N rendered": PSNR after the fixed rendering}``."""
+    raw = seeded_synthetic_raw(to_batch(even_crop(clean8)), iso, seed)
+    planes = raw.noisy[0].numpy()
+    denoised = denoise_planes(planes, NoiseProfile(float(raw.shot), float(raw.read)), denoiser.function_for(RAW_PLANES))
+    rendered = psnr(rendered8(raw.clean, raw.params), rendered8(torch.from_numpy(denoised)[None], raw.params))
+    return {f"ISO {iso:g} raw": raw_psnr(raw.clean[0].numpy(), denoised), f"ISO {iso:g} rendered": rendered}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.heldout", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", type=Path, help="denoise checkpoints (.pt or .ckpt)")
     parser.add_argument("--config", type=Path, default=Path("configs/data/mixture.yaml"), help="a data config")
-    parser.add_argument("--noise", choices=["gaussian", "camera"], default="gaussian", help="the noise added")
+    parser.add_argument("--noise", choices=["gaussian", "camera", "raw"], default="gaussian", help="the noise added")
     parser.add_argument("--grey", action="store_true", help="the held-out images in grey, for grey models")
     parser.add_argument("--out", type=Path, default=Path("results/heldout.md"))
     args = parser.parse_args(argv)
@@ -78,14 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     scores: dict[Path, dict[tuple[str, float], list[float]]] = {path: {} for path in denoisers}
     for index, path in enumerate(dataset.paths):
         clean8 = dataset[index]["clean8"]
-        levels = dataset.sigmas if args.noise == "gaussian" else ["camera"]
         for checkpoint, denoiser in denoisers.items():
-            for level in levels:
-                if level == "camera":
-                    psnr = camera_score(denoiser, clean8, image_seed(path))
-                else:
-                    psnr = score_image(denoiser, clean8, level, image_seed(path)).psnr
-                scores[checkpoint].setdefault((sources[index], level), []).append(psnr)
+            if args.noise == "raw":
+                found = {}
+                for iso in RAW_VALIDATION_ISOS:
+                    found |= raw_scores(denoiser, clean8, iso, image_seed(path))
+            elif args.noise == "camera":
+                found = {"camera": camera_score(denoiser, clean8, image_seed(path))}
+            else:
+                found = {level: score_image(denoiser, clean8, level, image_seed(path)).psnr for level in dataset.sigmas}
+            for level, value in found.items():
+                scores[checkpoint].setdefault((sources[index], level), []).append(value)
+            levels = list(found)
         print(f"{path.name}: scored", file=sys.stderr, flush=True)
     columns = [(source, level) for source in dict.fromkeys(sources) for level in levels]
     counts = {source: sources.count(source) for source in dict.fromkeys(sources)}
@@ -94,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Made by `python -m denoise_lab.heldout {' '.join(sys.argv[1:] if argv is None else argv)}`: the validation "
         f"images of {args.config}{' in grey' if args.grey else ''} "
         f"({', '.join(f'{count} of {source}' for source, count in counts.items())}{crop}), "
-        + (
-            "noise added under the protocol. "
-            if args.noise == "gaussian"
-            else "seeded camera noise, denoised as without --sigma. "
-        )
+        + NOISE_TEXT[args.noise]
         + "Mean PSNR in dB.",
         "",
         "| checkpoint | " + " | ".join(f"{source} {_label(level)}" for source, level in columns) + " | mean |",

@@ -209,8 +209,11 @@ def test_raw_refuses_options_of_images(option, tmp_path, raw_model_file, capsys,
 
 def test_raw_training_noise_and_its_seeded_benchmark():
     clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None]
-    noisy, sigma, target = TRAINING_NOISES.get("raw")(clean.repeat(2, 1, 1, 1), 0.0, 0.3)
+    noisy, sigma, target, render = TRAINING_NOISES.get("raw")(clean.repeat(2, 1, 1, 1), 0.0, 0.3)
     assert noisy.shape == sigma.shape == target.shape == (2, 4, 32, 32)
+    rendered = render(target)  # each patch through its own camera's rendering, back to the sRGB it came from
+    assert rendered.shape == (2, 3, 64, 64) and 0 <= rendered.min() and rendered.max() <= 1
+    assert (rendered - clean).abs().mean() < 0.03  # bilinear demosaicking loses a little of the finest detail
     assert (sigma > 0).all() and not torch.equal(noisy, target)
     first, again = seeded_synthetic_raw(clean, 1600, 7), seeded_synthetic_raw(clean, 1600, 7)
     assert torch.equal(first.noisy, again.noisy) and torch.equal(first.clean, again.clean)
@@ -379,9 +382,10 @@ def test_a_raw_model_trains_with_make_train_configs_and_validates_in_linear_raw(
     data = [f"--data.train_sets=[{tmp_path / 'train'}]", f"--data.val_set={tmp_path / 'val'}"]
     configs = ["--config", str(root / "smoke.yaml"), "--config", str(root / "experiment" / "raw.yaml")]
     args = ["fit", *configs, *data, "--model.net.init_args.widths=[8,16]", "--trainer.max_steps=4",
-            "--trainer.val_check_interval=4"]  # fmt: skip
+            "--trainer.val_check_interval=4", "--model.rendered_loss_weight=1.0"]  # fmt: skip
     assert train_main(args) == 0
     model, metadata = load_checkpoint(tmp_path / "runs" / "raw" / "checkpoints" / "best.ckpt")
     assert model.channels == 4 and metadata["noise"] == "raw" and metadata["runs"][-1]["noise"] == "raw"
     logged = next((tmp_path / "runs" / "smoke").rglob("metrics.csv")).read_text()
     assert all(f"val/raw_psnr_iso{iso}" in logged for iso in (1600, 6400, 25600))
+    assert all(f"val/raw_rendered_psnr_iso{iso}" in logged for iso in (1600, 6400, 25600))

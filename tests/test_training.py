@@ -170,6 +170,23 @@ def test_non_finite_losses_skip_steps_then_stop():
     assert sum("non-finite loss" in str(warning.message) for warning in caught) == 2
 
 
+def test_the_rendered_loss_adds_the_sRGB_error_of_raw_and_needs_raw_noise():
+    """Raw: the loss also compares output and target after the fixed rendering; other noises refuse it."""
+    net = create_model("unet", channels=4, widths=[8, 16])
+    clean = torch.rand(2, 3, 32, 32)
+    losses = []
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)  # the same camera, ISO and noise for both
+        module = DenoiseLitModule(net, noise="raw", rendered_loss_weight=weight)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # self.log() outside a trainer
+            losses.append(module.training_step(clean, 0).item())
+    assert losses[1] > losses[0] > 0  # the rendered error is larger than the linear one (gamma, gains)
+    module = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), rendered_loss_weight=1.0)
+    with pytest.raises(ValueError, match="needs a noise whose outputs are rendered"):
+        module.training_step(clean, 0)
+
+
 def _metrics(run: Path) -> list[dict]:
     files = sorted(run.rglob("metrics.csv"))
     assert files, f"no metrics.csv under {run}"

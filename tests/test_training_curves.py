@@ -34,19 +34,22 @@ def test_writes_table_and_plot(tmp_path):
 def test_runs_that_validate_otherwise_or_never_get_their_own_table_and_list(tmp_path):
     raw = "epoch,step,val/raw_psnr_iso25600,val/raw_psnr_iso1600\n0,999,33.5,42.25\n"
     blind = "epoch,step,val/camera_psnr,val/psnr_25\n0,999,28.0,30.5\n"
+    rendered = "epoch,step,val/raw_rendered_psnr_iso1600,val/raw_psnr_iso1600\n0,999,32.5,42.25\n"
     for name, body in (
         ("gauss.csv", CSV),
         ("raw.csv", raw),
+        ("rendered.csv", rendered),
         ("blind.csv", blind),
         ("none.csv", "step,train/loss\n3,1\n"),
     ):
         (tmp_path / name).write_text(body)
-    runs = {"gauss.csv": "g", "raw.csv": "r", "blind.csv": "b", "none.csv": "n"}
+    runs = {"gauss.csv": "g", "raw.csv": "r", "rendered.csv": "rr", "blind.csv": "b", "none.csv": "n"}
     (tmp_path / "runs.json").write_text(json.dumps(runs))
     text = table(load_runs(tmp_path, runs))
     assert (
         "| run | what | steps | ISO 1600 | ISO 25600 |" in text and "| `raw.csv` | r | 1000 | 42.25 | 33.50 |" in text
     )
+    assert "| ISO 1600 | rendered ISO 1600 |" in text and "| `rendered.csv` | rr | 1000 | 42.25 | 32.50 |" in text
     assert "| run | what | steps | PSNR 25 | camera |" in text and "| `blind.csv` | b | 1000 | 30.50 | 28.00 |" in text
     assert text.endswith("Runs that never validated:\n\n- `none.csv`: n")
     assert main([str(tmp_path), "--out", str(tmp_path / "t.md")]) == 0

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from denoise.data.camera import CameraParams, add_sensor_noise, demosaic, mosaic, process, unprocess
+from denoise.metrics import to_uint8
 from denoise.raw.noise_profile import READ_INTERCEPT, READ_SLOPE, profile_from_iso, sigma_map
 
 ISO_RANGE = (100.0, 25600.0)
@@ -43,6 +45,12 @@ def render(planes: torch.Tensor, params: CameraParams) -> torch.Tensor:
     """The fixed simple rendering of packed planes (B, 4, H, W) to sRGB (B, 3, 2H, 2W) on [0, 1]: bilinear
     demosaicking, then the camera's white balance, colour matrix, gamma and tone curve."""
     return process(demosaic(F.pixel_shuffle(planes.clamp(0.0, 1.0), 2)), params)
+
+
+def rendered8(planes: torch.Tensor, params: CameraParams) -> np.ndarray:
+    """The first image of ``planes`` (B, 4, H, W) rendered (:func:`render`) and quantised: (2H, 2W, 3) uint8, as
+    the raw benchmark and the raw model's validation score it."""
+    return to_uint8(render(planes.detach().float(), params)[0].permute(1, 2, 0).cpu().numpy())
 
 
 def noisy_raw(

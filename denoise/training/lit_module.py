@@ -17,7 +17,7 @@ from denoise.checkpoint import load_checkpoint
 from denoise.data.camera_noise import RECIPE as CAMERA_NOISE_RECIPE
 from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.noise import TRAINING_NOISES
-from denoise.data.raw_synthesis import seeded_synthetic_raw
+from denoise.data.raw_synthesis import rendered8, seeded_synthetic_raw
 from denoise.data.validation import even_crop, to_batch
 from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, raw_psnr, ssim, to_uint8
@@ -50,6 +50,10 @@ class DenoiseLitModule(L.LightningModule):
         sigma_min_255, sigma_max_255: training noise range in 8-bit units, as a config states it (the names say
             so); divided by 255 here, once, to the [0, 1] scale that everything below takes.
         loss: ``l1``, ``l2``, ``charbonnier`` or ``log_mse`` (:mod:`denoise.training.losses`).
+        rendered_loss_weight: for raw, also compare output and target after the fixed simple rendering to sRGB
+            (white balance, colour matrix, gamma, tone curve), with this weight, as Brooks et al. (2019) train:
+            the gamma weighs the dark areas, where a linear loss hardly looks and the rendered photo shows the
+            noise most. 0 compares in linear raw only.
         noise: ``gaussian`` (white, of a sigma the network is given) or ``camera`` (realistic camera noise,
             :mod:`denoise.data.camera_noise`, for a blind network such as ``blind_unet``) or ``raw``
             (synthetic Bayer raw, :mod:`denoise.data.raw_synthesis`: a 4-channel network maps noisy RGGB
@@ -88,6 +92,7 @@ class DenoiseLitModule(L.LightningModule):
         sigma_max_255: float = 75.0,
         loss: str = "l1",
         noise: str = "gaussian",
+        rendered_loss_weight: float = 0.0,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         warmup_steps: int = 500,
@@ -129,10 +134,20 @@ class DenoiseLitModule(L.LightningModule):
         return self.net(noisy, sigma)
 
     def training_step(self, clean: torch.Tensor, batch_index: int):
-        noisy, sigma, target = self.noise(clean, *self.sigma_range)
+        batch = self.noise(clean, *self.sigma_range)
+        noisy = batch.noisy
         if self.hparams.channels_last:
             noisy = noisy.contiguous(memory_format=torch.channels_last)
-        loss = self.loss_fn((self._compiled_forward or self.net)(noisy, sigma), target)
+        denoised = (self._compiled_forward or self.net)(noisy, batch.sigma)
+        loss = self.loss_fn(denoised, batch.target)
+        if self.hparams.rendered_loss_weight:
+            if batch.render is None:
+                raise ValueError(
+                    f"rendered_loss_weight needs a noise whose outputs are rendered (raw), not {self.hparams.noise!r}; "
+                    "set it to 0"
+                )
+            rendered = self.loss_fn(batch.render(denoised.float()), batch.render(batch.target))
+            loss = loss + self.hparams.rendered_loss_weight * rendered
         if not torch.isfinite(loss):
             self.nonfinite_in_a_row += 1
             if self.nonfinite_in_a_row > self.hparams.max_nonfinite_steps:
@@ -173,13 +188,17 @@ class DenoiseLitModule(L.LightningModule):
         self.log("val/camera_psnr", psnr(clean8, out8), batch_size=1)
 
     def _validate_raw(self, clean8: np.ndarray, name: str) -> None:
-        """Synthetic raw of the validation image at :data:`RAW_VALIDATION_ISOS`, scored in linear raw."""
+        """Synthetic raw of the validation image at :data:`RAW_VALIDATION_ISOS`, scored as the raw benchmark
+        scores it: in linear raw (``val/raw_psnr_isoN``) and after the fixed rendering, in 8 bits
+        (``val/raw_rendered_psnr_isoN``)."""
         srgb = to_batch(even_crop(clean8)).to(self.device)
         for iso in RAW_VALIDATION_ISOS:
             raw = seeded_synthetic_raw(srgb, iso, image_seed(name))
-            denoised = self.net(raw.noisy, raw.sigma)
-            score = raw_psnr(raw.clean[0].cpu().numpy(), denoised[0].float().cpu().numpy())
+            denoised = self.net(raw.noisy, raw.sigma).float()
+            score = raw_psnr(raw.clean[0].cpu().numpy(), denoised[0].cpu().numpy())
             self.log(f"val/raw_psnr_iso{iso}", score, batch_size=1, prog_bar=iso == RAW_VALIDATION_ISOS[1])
+            rendered = psnr(rendered8(raw.clean, raw.params), rendered8(denoised, raw.params))
+            self.log(f"val/raw_rendered_psnr_iso{iso}", rendered, batch_size=1)
 
     def _write_sample(self, noisy8: np.ndarray, denoised8: np.ndarray, clean8: np.ndarray) -> None:
         triplet = np.concatenate([noisy8, denoised8, clean8], axis=1)  # noisy | denoised | clean

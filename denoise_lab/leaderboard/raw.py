@@ -38,7 +38,7 @@ from denoise.baselines.pmrid import pmrid_denoise
 from denoise.baselines.vst import bm3d_vst_denoise
 from denoise.checkpoint import CheckpointError
 from denoise.data.images import list_images, read_uint8
-from denoise.data.raw_synthesis import render, seeded_synthetic_raw
+from denoise.data.raw_synthesis import render, rendered8, seeded_synthetic_raw
 from denoise.data.registry import resolve_folder
 from denoise.data.validation import central_crop, even_crop, to_batch
 from denoise.infer import noise_level
@@ -112,14 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             srgb = to_batch(clean)
             for iso in isos:
                 raw = seeded_synthetic_raw(srgb, iso, image_seed(path))
-                reference = to_uint8(render(raw.clean, raw.params)[0].permute(1, 2, 0).numpy())
+                reference = rendered8(raw.clean, raw.params)
                 noisy, shot, read = raw.noisy[0].numpy(), float(raw.shot), float(raw.read)
                 megapixels = clean.shape[0] * clean.shape[1] / 1e6
                 for name, method in methods.items():
                     start = time.perf_counter()
                     out = method(noisy, shot, read)
                     seconds = time.perf_counter() - start
-                    rendered = to_uint8(render(torch.from_numpy(out)[None], raw.params)[0].permute(1, 2, 0).numpy())
+                    rendered = rendered8(torch.from_numpy(out)[None], raw.params)
                     score = raw_psnr(raw.clean[0].numpy(), out)
                     rows.append((dataset, path.name, iso, name, score, psnr(reference, rendered), seconds, megapixels))
                 rendered_noisy = render(raw.noisy, raw.params)[0].permute(1, 2, 0).numpy()
