@@ -38,6 +38,9 @@ GAUSSIAN_LIMITS = (
     "Trained on natural photographs (the training data above); other content (text, medical, astronomy) is out of "
     "its distribution.",
 )
+RENDERED_NOTE = (  # denoise.training.lit_module's rendered_loss_weight
+    " in linear raw, plus the same loss after the fixed simple rendering to sRGB in the runs that say so below"
+)
 KIND_LIMITS = {
     "grey": GAUSSIAN_LIMITS,
     "colour": GAUSSIAN_LIMITS,
@@ -220,6 +223,21 @@ def _short(run: dict, end: int | None) -> bool:
     return bool(run.get("schedule_end") and end and end < run["schedule_end"])
 
 
+def rendered_weight(run: dict, meta: dict, last: bool) -> float:
+    """The weight of a raw phase's loss after the fixed rendering (``--model.rendered_loss_weight``), 0 for none.
+
+    ``run`` is the phase's latest run. Runs record it since the option exists; the last phase of a checkpoint
+    saved before that has it in the checkpoint's own hyperparameters, which are its last run's.
+    """
+    return float(run.get("rendered_loss_weight", meta.get("rendered_loss_weight") or 0.0 if last else 0.0))
+
+
+def any_rendered_loss(meta: dict) -> bool:
+    """Whether any phase of the checkpoint added the loss after the fixed rendering (see ``rendered_weight``)."""
+    recorded = any(run.get("rendered_loss_weight") for run in meta.get("runs") or [])
+    return recorded or bool(float(meta.get("rendered_loss_weight") or 0.0))
+
+
 def history(meta: dict) -> list[str]:
     """The training phases that led to the checkpoint (the first run and each warm start), as one bullet.
 
@@ -228,7 +246,8 @@ def history(meta: dict) -> list[str]:
     if not meta.get("runs"):
         return []
     parts = []
-    for (run, *resumes), end in training_phases(meta["runs"], meta.get("global_step")):
+    phases = training_phases(meta["runs"], meta.get("global_step"))
+    for index, ((run, *resumes), end) in enumerate(phases):
         start = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
         start += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
         start += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
@@ -236,6 +255,8 @@ def history(meta: dict) -> list[str]:
         notes = [", ".join(start)] if start else []
         notes += [f"resumed {_times(len(resumes))} from its last save"] if resumes else []
         latest = resumes[-1] if resumes else run  # its schedule end is the phase's, wherever it stopped
+        if weight := rendered_weight(latest, meta, index == len(phases) - 1):
+            notes.append(f"the loss after the fixed rendering added at weight {weight:g}")
         parts.append(
             f"steps {run['start_step']}-{end} at peak lr {run['lr']}"
             + (f" on {'GPU' if run['device'] == 'cuda' else 'CPU'}" if run.get("device") else "")
@@ -294,6 +315,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
                 f"--model.lr {phase.get('lr')}",
             ]
             args += ["--model.restart_schedule true"] if phase.get("restart_schedule") else []
+        if weight := rendered_weight(latest, meta, index == len(phases) - 1):
+            args.append(f"--model.rendered_loss_weight {weight:g}")
         args += [f"--seed_everything {phase['seed']}"] if phase.get("seed") else []  # the configs seed 0
         args += [f"--data.seed {phase['data_seed']}"] if phase.get("data_seed") else []
         network = next(net for net in networks[index:] if net is not None)  # None: as the next phase
@@ -445,7 +468,8 @@ def card(path: Path, summary: dict, results: Path) -> list[str]:
         f"{data.get('patch_size', '?')} patches{' drawn by area' if data.get('sample_by_area') else ''}, "
         f"{batches}, flips and rotations{augmentation(data)}; validation on {validation(data)}{subset}.",
         noise_line(meta),
-        f"- Optimisation: {meta.get('loss', '?')} loss, AdamW {peak}, weight decay "
+        f"- Optimisation: {meta.get('loss', '?')} loss{RENDERED_NOTE if any_rendered_loss(meta) else ''}, AdamW "
+        f"{peak}, weight decay "
         f"{meta.get('weight_decay', '?')}, {meta.get('warmup_steps', '?')} warm-up steps then cosine decay.",
         *history(meta),
         f"- Steps: {meta.get('global_step', 'not recorded')} (checkpoint `{meta.get('source', '?')}`); training wall "

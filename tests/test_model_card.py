@@ -99,6 +99,24 @@ def test_history_lists_each_run_with_its_steps_and_learning_rate():
     assert "(warm start from `warm.pt`, `denoiser` held fixed)" in history(meta)[0]
 
 
+def test_a_raw_phase_with_the_rendered_loss_says_so_and_retraces_it():
+    runs = [
+        {"start_step": 0, "lr": 5e-4, "init_from": None},
+        {"start_step": 90, "lr": 1e-4, "init_from": "checkpoints/denoise-raw.pt", "rendered_loss_weight": 0.5},
+        {"start_step": 100, "lr": 1e-4, "init_from": "checkpoints/denoise-raw.pt"},
+    ]
+    meta = {"global_step": 120, "runs": runs, "rendered_loss_weight": 1.0}
+    commands = reproduce(meta, "raw", {}).split("`, then `")
+    assert "rendered_loss_weight" not in commands[0]
+    assert "--model.rendered_loss_weight 0.5" in commands[2]  # as its run recorded it
+    assert "--model.rendered_loss_weight 1" in commands[4]  # recorded before runs kept it: the checkpoint's own
+    assert history(meta)[0].count("the loss after the fixed rendering added at weight") == 2
+    # an older checkpoint's earlier phases predate the option: without the weight, as they ran
+    runs[1].pop("rendered_loss_weight")
+    assert "rendered_loss_weight" not in "".join(reproduce(meta, "raw", {}).split("`, then `")[:4])
+    assert "rendered" not in reproduce({"global_step": 9, "runs": runs[:1]}, "raw", {})  # no weight anywhere
+
+
 def test_reproduce_retraces_each_phase_and_exports_between_them():
     gpu = ["Xeon, 16 cores, NVIDIA H100 80GB HBM3"]
     assert reproduce(

@@ -386,6 +386,7 @@ def test_a_raw_model_trains_with_make_train_configs_and_validates_in_linear_raw(
     assert train_main(args) == 0
     model, metadata = load_checkpoint(tmp_path / "runs" / "raw" / "checkpoints" / "best.ckpt")
     assert model.channels == 4 and metadata["noise"] == "raw" and metadata["runs"][-1]["noise"] == "raw"
+    assert metadata["runs"][-1]["rendered_loss_weight"] == 1.0  # what the card's reproduce line names
     logged = next((tmp_path / "runs" / "smoke").rglob("metrics.csv")).read_text()
     assert all(f"val/raw_psnr_iso{iso}" in logged for iso in (1600, 6400, 25600))
     assert all(f"val/raw_rendered_psnr_iso{iso}" in logged for iso in (1600, 6400, 25600))

@@ -267,6 +267,7 @@ class DenoiseLitModule(L.LightningModule):
         run |= {"grown_from": self._grown_from} if self._grown_from else {}
         run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
         run |= {"frozen": list(self.hparams.freeze)} if self.hparams.freeze else {}
+        run |= {"rendered_loss_weight": weight} if (weight := self.hparams.rendered_loss_weight) else {}
         run |= {"schedule_end": self._schedule_end} if self._schedule_end else {}  # a stop may fall short of it
         run |= {"resumed": True} if self.trainer.ckpt_path else {}  # the same phase carried on, not a warm start
         self.runs.append(run)
