@@ -56,6 +56,7 @@ class NetworkMethod:
     overlap: int
     batch_size: int = 1  # one large tile at a time: on the CPU batching buys no speed, only memory
     channels_last: bool = False
+    source: str | None = None  # the checkpoint file it was loaded from, named in reports
 
     def __post_init__(self) -> None:
         if self.channels_last and isinstance(self.model, nn.Module):
@@ -142,6 +143,8 @@ class Denoiser:
         self.device = device
         self.name = name
         self.blind_functions = blind_functions or {}  # used when no noise level is given
+        self.shipped = False  # the shipped defaults: reports name the files that denoised something (``used``)
+        self.used: list[str] = []  # the checkpoint files that denoised an image so far, in order
 
     @classmethod
     def from_checkpoint(
@@ -168,12 +171,16 @@ class Denoiser:
             loaded = {}
             for channels, checkpoint in found.items():
                 model, _ = load_checkpoint(checkpoint, resolved)
-                loaded[channels or model.channels] = NetworkMethod(model, tile, overlap, channels_last=channels_last)
+                loaded[channels or model.channels] = NetworkMethod(
+                    model, tile, overlap, channels_last=channels_last, source=Path(checkpoint).name
+                )
             return loaded
 
         files = [*paths.values(), *blind_paths.values()]
         names = str(path) if path else "the shipped " + ", ".join(Path(p).name for p in files)
-        return cls(methods(paths), resolved, name=names, blind_functions=methods(blind_paths))
+        denoiser = cls(methods(paths), resolved, name=names, blind_functions=methods(blind_paths))
+        denoiser.shipped = path is None
+        return denoiser
 
     @classmethod
     def from_onnx(
@@ -230,14 +237,28 @@ class Denoiser:
             return None
         return function.tile_count(shape[0], shape[1]) * (DIHEDRAL_COUNT if ensemble else 1)
 
-    def function_for(self, channels: int, blind: bool = False) -> ImageFunction:
-        """The function for images of ``channels``; with ``blind``, the blind model's where one is loaded."""
+    def function_for(self, channels: int, blind: bool = False, use: bool = False) -> ImageFunction:
+        """The function for images of ``channels``; with ``blind``, the blind model's where one is loaded.
+
+        ``use``: it is about to denoise an image, so its checkpoint file joins :attr:`used`.
+        """
         if blind and channels in self.blind_functions:
-            return self.blind_functions[channels]
-        if channels not in self.functions:
+            function = self.blind_functions[channels]
+        elif channels in self.functions:
+            function = self.functions[channels]
+        else:
             available = " or ".join(str(c) for c in sorted(self.functions))
             raise ValueError(f"{self.name} denoises {available}-channel images; this image has {channels}")
-        return self.functions[channels]
+        source = getattr(function, "source", None)
+        if use and source and source not in self.used:
+            self.used.append(source)
+        return function
+
+    @property
+    def used_name(self) -> str:
+        """What denoised the images so far, for reports: the shipped files used (not every one loaded), else
+        :attr:`name`."""
+        return f"the shipped {', '.join(self.used)}" if self.shipped and self.used else self.name
 
     def __call__(
         self,
@@ -278,7 +299,7 @@ class Denoiser:
             raise ValueError(f"tensor input must be float on [0, 1], or uint8 / uint16 pixels; got {noisy.dtype}")
         if not integer and not torch.isfinite(noisy).all():
             raise ValueError("the image contains NaN or infinite values")
-        function = self.function_for(noisy.shape[1], blind=level.blind)
+        function = self.function_for(noisy.shape[1], blind=level.blind, use=True)
         outputs = []
         for index in range(noisy.shape[0]):
             image = noisy[index : index + 1].to(self.device, torch.float32)

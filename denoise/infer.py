@@ -252,7 +252,7 @@ def denoise_raw(denoiser: Denoiser, source: Path, target: Path, args, show_tiles
     if args.ensemble:
         raise UsageError(f"{source}: --ensemble is for images; a raw file is denoised once")
     try:
-        function = denoiser.function_for(RAW_PLANES)
+        function = denoiser.function_for(RAW_PLANES, use=True)
     except ValueError:
         raise UsageError(
             f"{source}: {denoiser.name} has no raw model; run without --checkpoint/--method to use the shipped "
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
     if written and not args.quiet:
         rate = f" ({seconds / megapixels:.2f} s/MP)" if megapixels else ""
         print(
-            f"denoised {written} image(s), {megapixels:.2f} MP in {seconds:.1f} s{rate} with {denoiser.name}"
+            f"denoised {written} image(s), {megapixels:.2f} MP in {seconds:.1f} s{rate} with {denoiser.used_name}"
             + (f"; {failed} failed" if failed else ""),
             file=sys.stderr,
         )

@@ -64,8 +64,13 @@ def test_shipped_defaults_route_grey_and_colour(tmp_path, monkeypatch):
     grey = photo(64, 64, grey=True)
     with torch.no_grad():
         expected = grey_model(torch.from_numpy(grey)[None, None], 0.1)[0, 0].numpy()
+    assert denoiser.used_name == denoiser.name  # nothing denoised yet: every file loaded
     np.testing.assert_allclose(denoiser(grey, 0.1), expected, atol=1e-6)
+    assert denoiser.used_name == "the shipped denoise-grey.pt"  # what a report names: the file that denoised
+    denoiser.tile_count((64, 64, 3))  # asking is not denoising
+    assert denoiser.used == ["denoise-grey.pt"]
     assert denoiser(photo(64, 64), 0.1).shape == (64, 64, 3)
+    assert denoiser.used_name == "the shipped denoise-grey.pt, denoise-colour.pt"
 
 
 def test_numpy_in_numpy_out_and_matches_the_network(denoiser, colour_checkpoint):
