@@ -234,8 +234,8 @@ def rendered_weight(run: dict, meta: dict, last: bool) -> float:
 
 def any_rendered_loss(meta: dict) -> bool:
     """Whether any phase of the checkpoint added the loss after the fixed rendering (see ``rendered_weight``)."""
-    recorded = any(run.get("rendered_loss_weight") for run in meta.get("runs") or [])
-    return recorded or bool(float(meta.get("rendered_loss_weight") or 0.0))
+    phases = training_phases(meta.get("runs") or [{}], meta.get("global_step"))
+    return any(rendered_weight(runs[-1], meta, index == len(phases) - 1) for index, (runs, _) in enumerate(phases))
 
 
 def history(meta: dict) -> list[str]:
