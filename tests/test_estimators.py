@@ -2,8 +2,10 @@
 
 import math
 
+import kornia
 import pytest
 import torch
+import torch.nn.functional as F
 
 from denoise.models import create_model
 from denoise.models.estimators import ESTIMATORS, EnergyNoiseEstimator, ImageEnergyNoiseEstimator, local_log_rms
@@ -21,6 +23,14 @@ def test_the_fine_residuals_rms_is_a_fixed_share_of_white_noise(sigma):
     rms = local_log_rms(_flat_with_noise(sigma), 1.0).exp()[..., 10:-10, 10:-10]
     assert rms.mean().item() == pytest.approx(0.87 * sigma, rel=0.05)
     assert local_log_rms(torch.full((1, 1, 32, 32), 0.3), 2.0).max().item() < math.log(1e-4)  # no noise: no level
+
+
+def test_the_local_energy_is_the_mean_over_a_replicate_padded_window():
+    # the separable box filter is the same window mean as the direct k x k average, border included
+    image = torch.from_numpy(photo(40, 56)).permute(2, 0, 1)[None]
+    residual = image - kornia.filters.gaussian_blur2d(image, (7, 7), (1.0, 1.0), border_type="replicate")
+    direct = F.avg_pool2d(F.pad(residual.square(), (7, 7, 7, 7), mode="replicate"), 15, stride=1)
+    torch.testing.assert_close(local_log_rms(image, 1.0, 15), 0.5 * torch.log(direct + 1e-10), rtol=0, atol=1e-4)
 
 
 def test_an_untrained_energy_estimator_already_follows_the_noise_level():

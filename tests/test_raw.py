@@ -13,6 +13,7 @@ import pytest
 import rawpy
 import tifffile
 import torch
+import torch.nn.functional as F
 
 from denoise.checkpoint import save_checkpoint
 from denoise.data.noise import TRAINING_NOISES
@@ -21,7 +22,7 @@ from denoise.infer import main
 from denoise.models import create_model
 from denoise.raw.cfa import BAYER_PATTERNS, UnsupportedSensorError, pack, red_phase, unpack
 from denoise.raw.dng import CFA, LINEAR_RAW, RawImage, dng_tags, write_dng
-from denoise.raw.noise_profile import NoiseProfile, estimate_profile, profile_from_iso
+from denoise.raw.noise_profile import NoiseProfile, estimate_profile, profile_from_iso, sigma_map
 from tests.helpers import photo
 
 SHAPES = [(2, 2), (3, 5), (31, 46), (64, 64)]
@@ -66,6 +67,13 @@ def test_the_noise_profile_is_estimated_from_the_mosaic(iso):
     assert found.shot == pytest.approx(truth.shot, rel=0.1)
     level = 0.3  # the noise at a mid level, where read and shot noise both count
     assert found.sigma(np.array(level)) == pytest.approx(truth.sigma(np.array(level)), rel=0.05)
+
+
+def test_the_noise_map_is_sigma_of_the_5x5_mean_level():
+    planes = torch.from_numpy(photo(24, 40)).permute(2, 0, 1)[None, [0, 1, 1, 2]].contiguous()  # (1, 4, H, W)
+    shot, read = torch.tensor([2e-3]), torch.tensor([1e-5])
+    level = F.avg_pool2d(F.pad(planes, (2, 2, 2, 2), mode="replicate"), 5, stride=1)  # the direct definition
+    torch.testing.assert_close(sigma_map(planes, shot, read), (2e-3 * level + 1e-5).sqrt(), rtol=1e-5, atol=1e-7)
 
 
 def test_iso_model_spans_the_stated_range():

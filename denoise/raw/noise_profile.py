@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import kornia
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 # The stated ISO model: shot noise proportional to the analogue gain, SHOT_AT_ISO_100 at ISO 100, and read noise
 # on Brooks et al.'s (2019) line log(read) = 2.18 log(shot) + 1.20, fitted to real cameras' noise profiles. ISO
@@ -53,7 +53,7 @@ def sigma_map(planes: torch.Tensor, shot: torch.Tensor, read: torch.Tensor, wind
 
     Shape: planes (B, 4, H, W), normalised linear raw; shot, read (B,) -> (B, 4, H, W), on [0, 1].
     """
-    level = F.avg_pool2d(F.pad(planes, (window // 2,) * 4, mode="replicate"), window, stride=1)
+    level = kornia.filters.box_blur(planes, window, border_type="replicate", separable=True)
     variance = shot[:, None, None, None] * level.clamp(min=0.0) + read[:, None, None, None]
     return variance.sqrt().clamp(max=1.0)
 
