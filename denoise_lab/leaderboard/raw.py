@@ -14,8 +14,8 @@ curve; 8-bit, the protocol's metric code) against the rendered clean raw. Method
 - ``ours (sRGB blind) after rendering``: the noisy raw rendered first, then what ``python -m denoise.infer
   photo.png`` does with no ``--sigma`` (scored after rendering only).
 
-Seconds per megapixel of mosaic are timed in this run, on this machine. Writes ``results/leaderboard_raw.md``
-and the per-image rows to ``results/leaderboard_raw.csv``.
+Seconds per megapixel of mosaic are the wall time of each call, timed in this run on this machine with its
+``--threads``. Writes ``results/leaderboard_raw.md`` and the per-image rows to ``results/leaderboard_raw.csv``.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def report(rows: list[tuple], sets: dict, isos: list[float], args, argv, skipped
     lines = [
         f"Made by `{command}` on {machine_description()}: synthetic raw of the central {args.crop} x {args.crop} "
         f"crop of {counts}, at ISO {', '.join(f'{iso:g}' for iso in isos)}. Each cell is PSNR in dB in linear "
-        "raw / after the fixed rendering; s / MP is CPU seconds per megapixel of mosaic in this run.",
+        "raw / after the fixed rendering; s / MP is the wall time of each method's calls per megapixel of mosaic, "
+        f"in this run, on {torch.get_num_threads()} CPU thread(s).",
     ]
     for dataset in sets:
         lines += ["", f"**{dataset}**", ""]
