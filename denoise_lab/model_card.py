@@ -229,7 +229,9 @@ def rendered_weight(run: dict, meta: dict, last: bool) -> float:
     ``run`` is the phase's latest run. Runs record it since the option exists; the last phase of a checkpoint
     saved before that has it in the checkpoint's own hyperparameters, which are its last run's.
     """
-    return float(run.get("rendered_loss_weight", meta.get("rendered_loss_weight") or 0.0 if last else 0.0))
+    if "rendered_loss_weight" in run:
+        return float(run["rendered_loss_weight"])
+    return float(meta.get("rendered_loss_weight") or 0.0) if last else 0.0
 
 
 def any_rendered_loss(meta: dict) -> bool:
