@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from denoise.checkpoint import CheckpointError
-from denoise.denoiser import METHODS, Denoiser
+from denoise.denoiser import BLIND_ENSEMBLE, METHODS, Denoiser
 from denoise.io import READ_SUFFIXES, ImageFileError, read_image, write_image
 from denoise.models.registry import RAW_PLANES
 from denoise.raw.dng import RAW_SUFFIXES
@@ -37,6 +37,7 @@ from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_raw_file
 from denoise.sigma import NoiseLevel, parse_strength, sigma_from_255
 from denoise.tiling import DEFAULT_OVERLAP, check_tile
+from denoise.transforms.dihedral import ENSEMBLE_SIZES
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 INPUT_SUFFIXES = (*READ_SUFFIXES, *RAW_SUFFIXES)
@@ -71,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--overlap", type=int, default=DEFAULT_OVERLAP, help=f"tile overlap (default {DEFAULT_OVERLAP})"
     )
-    parser.add_argument("--ensemble", action="store_true", help="average the 8 flips/rotations (x8 slower)")
+    parser.add_argument(
+        "--ensemble", type=int, nargs="?", const=8, choices=ENSEMBLE_SIZES, metavar="N",
+        help="average N flips/rotations, 1, 2, 4 or 8 (N times slower; --ensemble alone: 8). "
+        f"Default: {BLIND_ENSEMBLE} without a noise level (the blind model), 1 with one",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
@@ -199,7 +204,7 @@ def denoise_image_file(
     given: NoiseLevel | None = None,
     sigma_map: Path | None = None,
     strength: float = 1.0,
-    ensemble: bool = False,
+    ensemble: bool | int | None = None,
     progress: Callable[[int], None] | None = None,
     on_estimate: Callable[[float], None] | None = None,
 ) -> float:
@@ -249,7 +254,7 @@ def denoise_raw(denoiser: Denoiser, source: Path, target: Path, args, show_tiles
         raise UsageError(
             f"{source}: a raw file's noise comes from its noise profile; give --iso or nothing, not a sigma"
         )
-    if args.ensemble:
+    if args.ensemble is not None:
         raise UsageError(f"{source}: --ensemble is for images; a raw file is denoised once")
     try:
         function = denoiser.function_for(RAW_PLANES, use=True)

@@ -5,7 +5,8 @@ of the whole run and its peak resident memory (``VmHWM``):
 
 - a camera raw DNG (a photo unprocessed to synthetic raw at ISO 1600, its NoiseProfile tag set) -> a DNG, with
   the shipped raw model, at 1 and 24 megapixels of mosaic;
-- a colour photo without ``--sigma`` (the shipped blind model), at 1 and 24 megapixels;
+- a colour photo without ``--sigma`` (the shipped blind model), at 1 and 24 megapixels, with its default
+  self-ensemble and with one view (``--ensemble 1``);
 - PMRID, the raw peer, on the same 24 MP raw: read and packed the same way, denoised, not written (its weights
   from ``--pmrid``).
 
@@ -28,6 +29,7 @@ import skimage.data
 import torch
 
 from denoise.data.raw_synthesis import seeded_synthetic_raw
+from denoise.denoiser import BLIND_ENSEMBLE
 from denoise.io import ImageData, write_image
 from denoise.raw.cfa import Packing, unpack
 from denoise.raw.cfa import pack as pack_mosaic
@@ -119,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             noisy = photo(height, width) + 0.04 * np.random.default_rng(0).standard_normal((height, width, 3))
             write_image(png, ImageData(np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)))
             cases = [("camera raw DNG -> DNG (denoise-raw)", dng, workdir / "out.dng", [], None),
-                     ("colour photo, no --sigma (denoise-real)", png, workdir / "out.png", [], None)]  # fmt: skip
+                     (f"colour photo, no --sigma (denoise-real, its default {BLIND_ENSEMBLE} views)", png,
+                      workdir / "out.png", [], None),
+                     ("colour photo, no --sigma, --ensemble 1 (denoise-real, one view)", png, workdir / "out.png",
+                      ["--ensemble", "1"], None)]  # fmt: skip
             if megapixels == max(SIZES) and args.pmrid.is_file():
                 cases.append(
                     ("PMRID on the same raw (read and packed; no DNG written)", dng, workdir / "x", [], args.pmrid)

@@ -6,7 +6,9 @@ default: the last images by name of each training set, central crops of the larg
 seeded noise, the same numbers ``make train`` logs as validation, and reports the mean PSNR per source set and
 sigma. With ``--noise camera`` each image gets instead seeded realistic camera noise (:mod:`denoise.data.camera_noise`,
 no white Gaussian patches) and is denoised as ``python -m denoise.infer`` does without ``--sigma`` (a blind
-model finds the level itself): the blind model's target, on images it never trained on. With ``--noise raw``
+model finds the level itself): the blind model's target, on images it never trained on. ``--ensemble 1,2``
+scores each image model once per view count of the self-ensemble (default: the mode's own, as the CLI). With
+``--noise raw``
 each image becomes seeded synthetic raw at the raw model's validation ISOs (:mod:`denoise.data.raw_synthesis`),
 denoised as ``python -m denoise.infer shot.dng`` does and scored as the raw benchmark scores: in linear raw and
 after the fixed rendering. Written to ``--out`` (default ``results/heldout.md``).
@@ -15,6 +17,7 @@ after the fixed rendering. Written to ``--out`` (default ``results/heldout.md``)
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from denoise.protocol import image_seed, score_image
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_planes
 from denoise.training.lit_module import RAW_VALIDATION_ISOS
+from denoise.transforms.dihedral import ENSEMBLE_ORDER
 from denoise_lab.tables import publish
 
 NOISE_TEXT = {
@@ -42,6 +46,13 @@ NOISE_TEXT = {
     "camera": "seeded camera noise, denoised as without --sigma. ",
     "raw": "seeded synthetic raw, denoised as a raw file is, PSNR in linear raw and after the fixed rendering. ",
 }
+
+
+ENSEMBLE_TEXT = (
+    "Each row averages the denoising of the views it names (the self-ensemble, `ensemble=`): transforms of "
+    "denoise.transforms.dihedral, 0 the image, 2 its half turn, 5 its transpose, 7 its anti-transpose; a count is "
+    f"the first of the default order {', '.join(map(str, ENSEMBLE_ORDER))}. "
+)
 
 
 def held_out(config: Path, grey: bool = False) -> DenoiseDataModule:
@@ -66,11 +77,12 @@ def _label(level) -> str:
     return f"{level:g}" if isinstance(level, float) else str(level)
 
 
-def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int) -> float:
-    """PSNR of the CLI's no-sigma path on ``clean8`` (even-cropped) with seeded camera noise."""
+def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int, ensemble: int | None = None) -> float:
+    """PSNR of the CLI's no-sigma path on ``clean8`` (even-cropped) with seeded camera noise; ``ensemble``:
+    the self-ensemble's views (None: the CLI's default)."""
     clean8 = even_crop(clean8)
-    noisy = seeded_camera_noise(to_batch(clean8), seed)[0].permute(1, 2, 0).numpy()
-    return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0])))
+    noisy = seeded_camera_noise(to_batch(clean8), seed)[0].permute(1, 2, 0).numpy().reshape(clean8.shape)
+    return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0], ensemble=ensemble)))
 
 
 def raw_scores(denoiser: Denoiser, clean8: np.ndarray, iso: float, seed: int) -> dict[str, float]:
@@ -83,14 +95,35 @@ def raw_scores(denoiser: Denoiser, clean8: np.ndarray, iso: float, seed: int) ->
     return {f"ISO {iso:g} raw": raw_psnr(raw.clean[0].numpy(), denoised), f"ISO {iso:g} rendered": rendered}
 
 
+def _ensembles(text: str) -> list[int | tuple[int, ...]]:
+    """``--ensemble``'s list: ``1,2,0+7`` -> [1, 2, (0, 7)] (a count, or the transforms' indices)."""
+    return [tuple(int(v) for v in token.split("+")) if "+" in token else int(token) for token in text.split(",")]
+
+
+def _row_label(checkpoint: Path, views: int | tuple[int, ...] | None) -> str:
+    if views is None:
+        return str(checkpoint)
+    if isinstance(views, tuple):
+        return f"{checkpoint}, views {'+'.join(map(str, views))}"
+    return f"{checkpoint}, {views} view{'s' if views > 1 else ''}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m denoise_lab.heldout", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", type=Path, help="denoise checkpoints (.pt or .ckpt)")
     parser.add_argument("--config", type=Path, default=Path("configs/data/mixture.yaml"), help="a data config")
     parser.add_argument("--noise", choices=["gaussian", "camera", "raw"], default="gaussian", help="the noise added")
     parser.add_argument("--grey", action="store_true", help="the held-out images in grey, for grey models")
+    parser.add_argument(
+        "--ensemble", type=_ensembles, default=[None],
+        help="self-ensembles to score: view counts or '+'-joined transform indices, e.g. 1,2,0+7 (default: the "
+        "mode's own); not with --noise raw",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results/heldout.md"))
     args = parser.parse_args(argv)
+    if args.noise == "raw" and args.ensemble != [None]:
+        print("error: --ensemble is for image models; a raw file is denoised once", file=sys.stderr)
+        return 2
     try:
         module = held_out(args.config, args.grey)
         denoisers = {path: Denoiser.from_checkpoint(str(path), device="cpu") for path in args.checkpoints}
@@ -99,20 +132,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dataset = module.val_dataset
     sources = [source_of(path, module) for path in dataset.paths]
-    scores: dict[Path, dict[tuple[str, float], list[float]]] = {path: {} for path in denoisers}
+    rows = [(checkpoint, views) for checkpoint in denoisers for views in args.ensemble]
+    scores: dict[tuple[Path, object], dict[tuple[str, float], list[float]]] = {row: {} for row in rows}
     for index, path in enumerate(dataset.paths):
         clean8 = dataset[index]["clean8"]
-        for checkpoint, denoiser in denoisers.items():
+        for checkpoint, views in rows:
+            denoiser = denoisers[checkpoint]
             if args.noise == "raw":
                 found = {}
                 for iso in RAW_VALIDATION_ISOS:
                     found |= raw_scores(denoiser, clean8, iso, image_seed(path))
             elif args.noise == "camera":
-                found = {"camera": camera_score(denoiser, clean8, image_seed(path))}
+                found = {"camera": camera_score(denoiser, clean8, image_seed(path), views)}
             else:
-                found = {level: score_image(denoiser, clean8, level, image_seed(path)).psnr for level in dataset.sigmas}
+                method = functools.partial(denoiser, ensemble=views)
+                found = {level: score_image(method, clean8, level, image_seed(path)).psnr for level in dataset.sigmas}
             for level, value in found.items():
-                scores[checkpoint].setdefault((sources[index], level), []).append(value)
+                scores[(checkpoint, views)].setdefault((sources[index], level), []).append(value)
             levels = list(found)
         print(f"{path.name}: scored", file=sys.stderr, flush=True)
     columns = [(source, level) for source in dict.fromkeys(sources) for level in levels]
@@ -123,15 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         f"images of {args.config}{' in grey' if args.grey else ''} "
         f"({', '.join(f'{count} of {source}' for source, count in counts.items())}{crop}), "
         + NOISE_TEXT[args.noise]
+        + (ENSEMBLE_TEXT if args.ensemble != [None] else "")
         + "Mean PSNR in dB.",
         "",
         "| checkpoint | " + " | ".join(f"{source} {_label(level)}" for source, level in columns) + " | mean |",
         "|---|" + "---:|" * (len(columns) + 1),
     ]
-    for checkpoint, by_column in scores.items():
+    for (checkpoint, views), by_column in scores.items():
         means = [float(np.mean(by_column[column])) for column in columns]
         cells = " | ".join(f"{value:.2f}" for value in means)
-        lines.append(f"| {checkpoint} | {cells} | {np.mean(means):.2f} |")
+        lines.append(f"| {_row_label(checkpoint, views)} | {cells} | {np.mean(means):.2f} |")
     publish(args.out, lines)
     return 0
 

@@ -41,6 +41,11 @@ GAUSSIAN_LIMITS = (
 RENDERED_NOTE = (  # denoise.training.lit_module's rendered_loss_weight
     " in linear raw, plus the same loss after the fixed simple rendering to sRGB in the runs that say so below"
 )
+ENSEMBLE_NOTE = (  # denoise.denoiser.BLIND_ENSEMBLE
+    "Without --sigma the command line, the page and the Python API average two passes, the photo's and its "
+    "anti-transpose's, so it takes twice one pass's time; `--ensemble 1` (`ensemble=1`) runs one, a little worse "
+    "(`results/heldout_ensemble.md`)."
+)
 KIND_LIMITS = {
     "grey": GAUSSIAN_LIMITS,
     "colour": GAUSSIAN_LIMITS,
@@ -52,12 +57,14 @@ KIND_LIMITS = {
         "It was trained for CPU hours only (the steps above), far less than the Gaussian models; where it stands "
         "on real photos is in `results/leaderboard_real.md`.",
         "Colour photos only; grey photos without --sigma go to its grey twin, `denoise-real-grey.pt`.",
+        ENSEMBLE_NOTE,
     ),
     "real-grey": (
         "Its camera noise is synthetic and the same as the colour blind model's, taken as the luma of a colour "
         "camera's photo: grain of film or of a monochrome sensor was never seen.",
         "Its estimator trained for under an hour of CPU beside the shipped grey UNet, held fixed. Its table is "
         "PolyU100's colour photos taken as grey (their luma), not photos from a grey camera.",
+        ENSEMBLE_NOTE.replace("heldout_ensemble", "heldout_ensemble_grey"),
     ),
     "raw": (
         "Trained on synthetic raw only (clean sRGB photographs unprocessed to four cameras' raw, Poisson-Gaussian "

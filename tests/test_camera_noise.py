@@ -26,6 +26,7 @@ from denoise.data.camera import (
 )
 from denoise.data.camera_noise import RECIPE as CAMERA_NOISE_RECIPE
 from denoise.data.camera_noise import CameraNoise, jpeg, synthesise
+from denoise.denoiser import BLIND_ENSEMBLE
 from denoise.infer import main as infer_main
 from denoise.io import ImageData, write_image
 from denoise.models import create_model
@@ -222,16 +223,33 @@ def test_without_a_sigma_a_blind_checkpoint_denoises_at_its_own_estimate_times_t
     assert denoiser.is_blind(3)
     noisy = _patches(1)[0].permute(1, 2, 0).numpy()
     tensor = torch.from_numpy(noisy).permute(2, 0, 1)[None]
-    with torch.no_grad():
-        expected = model(tensor, model.estimate(tensor) * 1.5)[0].permute(1, 2, 0).numpy()
+    expected = _blind_views(model, tensor, 1.5)
     out = denoiser(noisy, NoiseLevel.estimated(strength=1.5))
     torch.testing.assert_close(torch.from_numpy(out), torch.from_numpy(expected), atol=1e-5, rtol=0)
+    single = denoiser(noisy, NoiseLevel.estimated(strength=1.5), ensemble=1)
+    torch.testing.assert_close(torch.from_numpy(single), torch.from_numpy(_blind_views(model, tensor, 1.5, 1)))
     write_image(tmp_path / "in.png", ImageData((noisy * 255).round().astype("uint8")))
     common = [str(tmp_path / "in.png"), "--checkpoint", str(tmp_path / "blind.pt"), "--quiet"]
     assert infer_main([*common, "-o", str(tmp_path / "a.png"), "--strength", "1.5"]) == 0  # blind, no --sigma
     assert infer_main([*common, "-o", str(tmp_path / "b.png"), "--sigma", "0.1"]) == 0  # --sigma: non-blind
     with pytest.raises(ValueError, match="only a blind model estimates its own"):
         Denoiser.from_checkpoint(str(_unet_checkpoint(tmp_path)), device="cpu")(noisy, NoiseLevel.estimated())
+
+
+def _blind_views(model, tensor, strength, views=BLIND_ENSEMBLE):
+    """What the blind path returns for ``tensor`` (1, C, H, W): the mean of the model at its own estimate times
+    ``strength`` over the image and, with two views, its anti-transpose (each pixel (i, j) from (W-1-j, H-1-i));
+    as H x W x C."""
+
+    def anti_transpose(x):
+        return x.flip(-2, -1).transpose(-2, -1)
+
+    outputs = []
+    with torch.no_grad():
+        for view in (tensor, anti_transpose(tensor))[:views]:
+            denoised = model(view, model.estimate(view) * strength)
+            outputs.append(denoised if view is tensor else anti_transpose(denoised))
+    return (sum(outputs) / len(outputs))[0].permute(1, 2, 0).numpy()
 
 
 def _unet_checkpoint(tmp_path):
@@ -251,8 +269,8 @@ def test_the_shipped_blind_model_is_the_default_without_a_sigma(tmp_path, monkey
     assert denoiser.is_blind(3) and "denoise-real.pt" in denoiser.name
     noisy = _patches(1)[0].permute(1, 2, 0).numpy()
     tensor = torch.from_numpy(noisy).permute(2, 0, 1)[None]
+    by_blind = _blind_views(blind, tensor, 0.5)
     with torch.no_grad():
-        by_blind = blind(tensor, blind.estimate(tensor) * 0.5)[0].permute(1, 2, 0).numpy()
         by_colour = colour(tensor, 0.1)[0].permute(1, 2, 0).numpy()
     blind_out = denoiser(noisy, NoiseLevel.estimated(strength=0.5))
     torch.testing.assert_close(torch.from_numpy(blind_out), torch.from_numpy(by_blind), atol=1e-5, rtol=0)
@@ -269,3 +287,6 @@ def test_a_blind_models_estimate_is_reported_like_the_estimators(tmp_path):
     reported = []
     denoise_image_file(denoiser, tmp_path / "in.png", tmp_path / "out.png", on_estimate=reported.append)
     assert len(reported) == 1 and 0 < reported[0] < 1  # the page and the CLI show it
+    ticks = []
+    denoiser(_patches(1)[0].permute(1, 2, 0).numpy(), NoiseLevel.estimated(), progress=ticks.append)
+    assert sum(ticks) == denoiser.tile_count((64, 64, 3), blind=True) == 1  # two views of one tile: one tick

@@ -7,8 +7,10 @@ import torch
 from denoise import Denoiser
 from denoise.baselines.bilateral import bilateral_denoise
 from denoise.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from denoise.denoiser import BLIND_ENSEMBLE, ensemble_views
 from denoise.models import create_model
 from denoise.transforms import dihedral, dihedral_inverse
+from denoise.transforms.dihedral import ENSEMBLE_ORDER
 from tests.helpers import photo, random_checkpoint
 
 
@@ -117,12 +119,53 @@ def test_tiled_api_close_to_untiled(colour_checkpoint):
 
 
 def test_ensemble_averages_the_eight_transforms(denoiser, colour_checkpoint):
-    noisy = photo(48, 64)
+    noisy = photo(64, 96)  # one tile, no padding: the ensemble within the tile is the whole image's
     model, _ = load_checkpoint(colour_checkpoint)
     tensor = torch.from_numpy(noisy).permute(2, 0, 1)[None]
     with torch.no_grad():
         expected = sum(dihedral_inverse(model(dihedral(tensor, k), 0.1), k) for k in range(8)) / 8
     np.testing.assert_allclose(denoiser(noisy, 0.1, ensemble=True), expected[0].permute(1, 2, 0).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("views", [2, 4])
+def test_an_ensemble_of_n_views_averages_the_first_n_of_its_order(denoiser, colour_checkpoint, views):
+    noisy = photo(64, 96)
+    model, _ = load_checkpoint(colour_checkpoint)
+    tensor = torch.from_numpy(noisy).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        expected = sum(dihedral_inverse(model(dihedral(tensor, k), 0.1), k) for k in ENSEMBLE_ORDER[:views]) / views
+    np.testing.assert_allclose(denoiser(noisy, 0.1, ensemble=views), expected[0].permute(1, 2, 0).numpy(), atol=1e-6)
+    assert np.array_equal(denoiser(noisy, 0.1), denoiser(noisy, 0.1, ensemble=1))  # a given sigma: one view
+    by_indices = denoiser(noisy, 0.1, ensemble=ENSEMBLE_ORDER[:views])
+    assert np.array_equal(by_indices, denoiser(noisy, 0.1, ensemble=views))
+
+
+def test_a_tiled_ensemble_agrees_with_the_untiled_one(colour_checkpoint):
+    noisy = photo(200, 260)
+    untiled = Denoiser.from_checkpoint(str(colour_checkpoint), device="cpu")(noisy, 0.1, ensemble=2)
+    tiled = Denoiser.from_checkpoint(str(colour_checkpoint), device="cpu", tile=96, overlap=32)(noisy, 0.1, ensemble=2)
+    assert np.abs(tiled - untiled).max() < 2 / 255
+
+
+def test_a_classical_methods_ensemble_averages_its_whole_image_views():
+    noisy = photo(50, 70)
+
+    def anti_transpose(image):  # ENSEMBLE_ORDER[1]: pixel (i, j) from (W-1-j, H-1-i)
+        return np.ascontiguousarray(image[::-1, ::-1].transpose(1, 0, 2))
+
+    expected = (bilateral_denoise(noisy, 0.1) + anti_transpose(bilateral_denoise(anti_transpose(noisy), 0.1))) / 2
+    out = Denoiser.from_method("bilateral", device="cpu")(noisy, 0.1, ensemble=2)
+    np.testing.assert_allclose(out, expected.reshape(out.shape), atol=1e-6)
+
+
+def test_ensemble_views_by_mode_and_request():
+    assert ensemble_views(None, blind=True) == ENSEMBLE_ORDER[:BLIND_ENSEMBLE] and BLIND_ENSEMBLE == 2
+    assert ensemble_views(None, blind=False) == ensemble_views(False, blind=True) == (0,)
+    assert ensemble_views(True, False) == ENSEMBLE_ORDER and ensemble_views(4, True) == ENSEMBLE_ORDER[:4]
+    assert ensemble_views((0, 5), False) == (0, 5)
+    for bad in (3, 0, (0, 0), (0, 8), ()):
+        with pytest.raises(ValueError, match="a count of 1, 2, 4, 8 views, or distinct transform indices"):
+            ensemble_views(bad, False)
 
 
 def test_bilateral_method_is_the_baseline():
@@ -181,5 +224,5 @@ def test_tile_count_is_the_number_of_progress_ticks(colour_checkpoint, ensemble)
     noisy = photo(150, 200)
     ticks = []
     denoiser(noisy, 0.1, ensemble=ensemble, progress=ticks.append)
-    assert sum(ticks) == denoiser.tile_count(noisy.shape, ensemble=ensemble) > 1
+    assert sum(ticks) == denoiser.tile_count(noisy.shape) > 1  # a tile ticks once, whatever the ensemble
     assert Denoiser.from_method("bilateral").tile_count(noisy.shape) is None

@@ -44,6 +44,18 @@ def test_default_output_beside_the_input_equals_the_api(image_file, checkpoint, 
     assert np.array_equal(read_image(output).pixels, expected.pixels)
 
 
+@pytest.mark.parametrize("option, views", [(["--ensemble", "2"], 2), (["--ensemble"], 8)])
+def test_ensemble_option_takes_a_view_count(image_file, checkpoint, tmp_path, capsys, option, views):
+    code, _ = _run([image_file, "--sigma", 0.1, "--checkpoint", checkpoint, "-o", tmp_path / "e.png", *option], capsys)
+    assert code == 0
+    source = read_image(image_file)
+    api = Denoiser.from_checkpoint(str(checkpoint))(source.to_float(), 0.1, ensemble=views)
+    assert np.array_equal(read_image(tmp_path / "e.png").pixels, source.with_pixels_from_float(api).pixels)
+    with pytest.raises(SystemExit) as stop:
+        main([str(image_file), "--sigma", "0.1", "--ensemble", "3"])
+    assert stop.value.code == 2 and "invalid choice: 3" in capsys.readouterr().err
+
+
 def test_output_file_folder_glob_and_folder_inputs(tmp_path, image_file, checkpoint, capsys):
     second = image_file.with_name("second.jpg")
     write_image(second, read_image(image_file))

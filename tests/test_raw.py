@@ -352,7 +352,8 @@ def test_whole_run_bench_times_raw_and_photo_runs_and_pmrid(tmp_path, small_ship
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ") and "MP" not in line]
     assert [row.split(" | ")[0] for row in rows] == [
         "| camera raw DNG -> DNG (denoise-raw)",
-        "| colour photo, no --sigma (denoise-real)",
+        "| colour photo, no --sigma (denoise-real, its default 2 views)",
+        "| colour photo, no --sigma, --ensemble 1 (denoise-real, one view)",
         "| PMRID on the same raw (read and packed; no DNG written)",
     ]
     assert all(float(row.split(" | ")[-1].rstrip(" |")) > 0 for row in rows)  # a peak memory was read

@@ -159,9 +159,14 @@ def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, m
     grey_row = next(line for line in out.read_text().splitlines() if line.startswith(f"| {grey}"))
     assert f"{config} in grey (1 of" in out.read_text()
     assert all(float(cell) > 10 for cell in grey_row.split("|")[2:-1])  # scored, not skipped
+    views = ["--noise", "camera", "--ensemble", "1,0+7"]
+    assert heldout_main([str(grey), "--config", str(config), "--grey", *views, "--out", str(out)]) == 0
+    rows = [line.split(" |")[0] for line in out.read_text().splitlines() if line.startswith(f"| {grey}")]
+    assert rows == [f"| {grey}, 1 view", f"| {grey}, views 0+7"]
     raw = random_checkpoint(tmp_path / "raw.pt", channels=4)
     assert heldout_main([str(raw), "--config", str(config), "--noise", "raw", "--out", str(out)]) == 0
     table = out.read_text()
     assert "seeded synthetic raw" in table and f"{tmp_path / 'setA'} ISO 6400 rendered |" in table
     raw_row = next(line for line in table.splitlines() if line.startswith(f"| {raw}"))
+    assert heldout_main([str(raw), "--config", str(config), "--noise", "raw", "--ensemble", "2"]) == 2
     assert len(raw_row.split("|")) == 2 + 2 * 3 * 2 + 2  # two sets, three ISOs, linear and rendered, the mean

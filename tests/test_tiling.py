@@ -19,6 +19,7 @@ from denoise.tiling import (
     tiled_apply,
 )
 from denoise.transforms import dihedral, dihedral_inverse
+from denoise.transforms.dihedral import ENSEMBLE_ORDER, ENSEMBLE_SIZES, ensemble_mean
 from tests.helpers import photo, random_checkpoint
 
 
@@ -169,6 +170,44 @@ def test_no_seams_on_tile_borders(network):
 def test_dihedral_inverse_is_exact(index):
     x = torch.rand(2, 3, 5, 7)
     assert torch.equal(dihedral_inverse(dihedral(x, index), index), x)
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_dihedral_is_a_flip_then_quarter_turns(index):
+    x = torch.rand(2, 3, 5, 7)
+    expected = torch.rot90(x.flip(-1) if index >= 4 else x, index % 4, dims=(-2, -1))
+    assert torch.equal(dihedral(x, index), expected)
+
+
+def test_the_identity_and_the_transpose_are_views():
+    x = torch.rand(1, 3, 6, 9)
+    assert dihedral(x, 0) is x
+    assert dihedral(x, 5).data_ptr() == x.data_ptr() and torch.equal(dihedral(x, 5), x.transpose(-2, -1))
+
+
+@pytest.mark.parametrize("size", ENSEMBLE_SIZES)
+def test_each_ensemble_prefix_is_closed_under_composition(size):
+    x = torch.rand(1, 1, 4, 4)
+    views = ENSEMBLE_ORDER[:size]
+    outputs = [dihedral(x, index) for index in views]
+    for first in views:
+        for second in views:
+            composed = dihedral(dihedral(x, first), second)
+            assert any(torch.equal(composed, output) for output in outputs), (first, second)
+
+
+def test_ensemble_mean_averages_the_views_brought_back():
+    x, extra = torch.rand(1, 2, 6, 8), torch.rand(1, 1, 6, 8)
+
+    def fn(image, side):  # not equivariant: a running sum along the rows, plus the side input
+        return image.cumsum(-1) + side
+
+    views = ENSEMBLE_ORDER[:4]
+    expected = sum(dihedral_inverse(fn(dihedral(x, k), dihedral(extra, k)), k) for k in views) / 4
+    torch.testing.assert_close(ensemble_mean(fn, x, views, extra), expected)
+    assert torch.equal(ensemble_mean(fn, x, (0,), extra), fn(x, extra))
+    kept = x.clone()
+    assert torch.equal(ensemble_mean(lambda image, side: image, x, views), x) and torch.equal(x, kept)
 
 
 def test_dihedral_transforms_are_distinct():

@@ -138,7 +138,7 @@ class App:
             if job.state == "running":
                 raise RequestError("this image is being denoised already: wait for it to finish")
             job.state, job.error, job.tiles_done, job.estimated, job.settings = "running", None, 0, None, settings
-            job.tiles_total = self.denoiser.tile_count(job.shape)
+            job.tiles_total = self.denoiser.tile_count(job.shape, blind=level is None)
         threading.Thread(target=self._run, args=(job, level, strength), daemon=True).start()
 
     def _run(self, job: Job, level: NoiseLevel | None, strength: float) -> None:
@@ -152,7 +152,7 @@ class App:
             job.estimated = sigma
 
         try:
-            denoise_image_file(self.denoiser, job.source, target, level, None, strength, False, tick, estimated)
+            denoise_image_file(self.denoiser, job.source, target, level, None, strength, None, tick, estimated)
             job.result, job.state = target, "done"
         except (ImageFileError, ValueError) as error:
             job.error, job.state = str(error).replace(str(job.folder) + "/", ""), "failed"

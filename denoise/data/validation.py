@@ -52,5 +52,6 @@ def even_crop(image: np.ndarray) -> np.ndarray:
 
 
 def to_batch(image8: np.ndarray) -> torch.Tensor:
-    """An 8-bit H x W x C image as a float32 batch of one, (1, C, H, W) on [0, 1]."""
+    """An 8-bit H x W x C (or H x W grey) image as a float32 batch of one, (1, C, H, W) on [0, 1]."""
+    image8 = image8[..., None] if image8.ndim == 2 else image8
     return torch.from_numpy(image8.astype(np.float32) / 255).permute(2, 0, 1)[None]
