@@ -6,12 +6,12 @@ default: the last images by name of each training set, central crops of the larg
 seeded noise, the same numbers ``make train`` logs as validation, and reports the mean PSNR per source set and
 sigma. With ``--noise camera`` each image gets instead seeded realistic camera noise (:mod:`denoise.data.camera_noise`,
 no white Gaussian patches) and is denoised as ``python -m denoise.infer`` does without ``--sigma`` (a blind
-model finds the level itself): the blind model's target, on images it never trained on. ``--ensemble 1,2``
-scores each image model once per view count of the self-ensemble (default: the mode's own, as the CLI). With
-``--noise raw``
-each image becomes seeded synthetic raw at the raw model's validation ISOs (:mod:`denoise.data.raw_synthesis`),
-denoised as ``python -m denoise.infer shot.dng`` does and scored as the raw benchmark scores: in linear raw and
-after the fixed rendering. Written to ``--out`` (default ``results/heldout.md``).
+model finds the level itself): the blind model's target, on images it never trained on. ``--ensemble 1,2,0+7``
+scores each image model once per self-ensemble listed, a view count or the views' transform indices (default:
+the mode's own, as the CLI). With ``--noise raw`` each image becomes seeded synthetic raw at the raw model's
+validation ISOs (:mod:`denoise.data.raw_synthesis`), denoised as ``python -m denoise.infer shot.dng`` does and
+scored as the raw benchmark scores: in linear raw and after the fixed rendering. Written to ``--out`` (default
+``results/heldout.md``).
 """
 
 from __future__ import annotations
@@ -77,9 +77,9 @@ def _label(level) -> str:
     return f"{level:g}" if isinstance(level, float) else str(level)
 
 
-def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int, ensemble: int | None = None) -> float:
-    """PSNR of the CLI's no-sigma path on ``clean8`` (even-cropped) with seeded camera noise; ``ensemble``:
-    the self-ensemble's views (None: the CLI's default)."""
+def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int, ensemble=None) -> float:
+    """PSNR of the CLI's no-sigma path on ``clean8`` (H x W [x C], even-cropped here) with seeded camera noise;
+    ``ensemble``: the self-ensemble, as :class:`~denoise.Denoiser` takes it (None: the CLI's default)."""
     clean8 = even_crop(clean8)
     noisy = seeded_camera_noise(to_batch(clean8), seed)[0].permute(1, 2, 0).numpy().reshape(clean8.shape)
     return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0], ensemble=ensemble)))
