@@ -89,6 +89,9 @@ def test_the_download_is_the_clis_file_byte_for_byte(running, tmp_path, checkpoi
     assert automatic["estimated_sigma"] is not None  # the automatic mode shows its estimate
     downloaded = _call("GET", f"{base}/api/images/{image}/download")[1]
     assert downloaded == _cli(source, tmp_path / f"auto{suffix}", checkpoint)
+    assert _denoise(base, image, "mode=auto&strength=1&ensemble=4")["settings"]["ensemble"] == 4
+    downloaded = _call("GET", f"{base}/api/images/{image}/download")[1]
+    assert downloaded == _cli(source, tmp_path / f"four{suffix}", checkpoint, "--ensemble", "4")
     status, preview = _call("GET", f"{base}/api/images/{image}/after")
     assert status == 200 and preview.startswith(b"\x89PNG")
 
@@ -115,6 +118,8 @@ def test_bad_input_is_a_message_and_the_server_keeps_running(running, tmp_path, 
     image = _upload(base, valid)  # still serving
     status, body = _call("POST", f"{base}/api/images/{image}/denoise?mode=gaussian&sigma=25")
     assert status == 400 and "for 25/255 use 0.0980" in json.loads(body)["error"]
+    status, body = _call("POST", f"{base}/api/images/{image}/denoise?mode=auto&ensemble=3")
+    assert status == 400 and "ensemble must be 1, 2, 4, 8 passes" in json.loads(body)["error"]
     status, body = _call("GET", f"{base}/api/images/nonesuch")
     assert status == 400 and "upload it again" in json.loads(body)["error"]
     assert _denoise(base, image, "mode=gaussian&sigma=0.05")["state"] == "done"

@@ -35,6 +35,7 @@ from denoise.denoiser import Denoiser
 from denoise.infer import denoise_image_file
 from denoise.io import READ_SUFFIXES, ImageData, ImageFileError, read_image, write_image
 from denoise.sigma import NoiseLevel, parse_strength
+from denoise.transforms.dihedral import ENSEMBLE_SIZES
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -83,17 +84,24 @@ def safe_name(name: str) -> str:
     return cleaned
 
 
-def parse_settings(query: dict[str, list[str]]) -> tuple[NoiseLevel | None, float, dict]:
-    """(the level, or None for the automatic mode; the strength; the settings as given) from a query string."""
+def parse_settings(query: dict[str, list[str]]) -> tuple[NoiseLevel | None, float, int | None, dict]:
+    """(the level, or None for the automatic mode; the strength; the passes averaged, or None for the mode's
+    default, as ``--ensemble``; the settings as given) from a query string."""
     mode = query.get("mode", ["auto"])[0]
+    passes = query.get("ensemble", [""])[0]
+    if passes and passes not in {str(size) for size in ENSEMBLE_SIZES}:
+        choices = ", ".join(map(str, ENSEMBLE_SIZES))
+        raise RequestError(f"ensemble must be {choices} passes, or left out for the mode's default; got {passes!r}")
+    ensemble = int(passes) if passes else None
     try:
         strength = parse_strength(query.get("strength", ["1"])[0])
+        settings = {"mode": mode, "strength": strength, "ensemble": ensemble}
         if mode == "auto":
-            return None, strength, {"mode": mode, "strength": strength}
+            return None, strength, ensemble, settings
         if mode != "gaussian":
             raise RequestError(f"unknown mode {mode!r}: choose auto or gaussian")
         sigma = float(query.get("sigma", ["nan"])[0])
-        return NoiseLevel.of(sigma, strength=strength), strength, {"mode": mode, "sigma": sigma, "strength": strength}
+        return NoiseLevel.of(sigma, strength=strength), strength, ensemble, {**settings, "sigma": sigma}
     except ValueError as error:
         raise RequestError(str(error)) from None
 
@@ -133,15 +141,15 @@ class App:
     def start(self, job_id: str, query: dict[str, list[str]]) -> None:
         """Denoise a job's image in the background with the settings of ``query``."""
         job = self.job(job_id)
-        level, strength, settings = parse_settings(query)
+        level, strength, ensemble, settings = parse_settings(query)
         with job.lock:
             if job.state == "running":
                 raise RequestError("this image is being denoised already: wait for it to finish")
             job.state, job.error, job.tiles_done, job.estimated, job.settings = "running", None, 0, None, settings
             job.tiles_total = self.denoiser.tile_count(job.shape, blind=level is None)
-        threading.Thread(target=self._run, args=(job, level, strength), daemon=True).start()
+        threading.Thread(target=self._run, args=(job, level, strength, ensemble), daemon=True).start()
 
-    def _run(self, job: Job, level: NoiseLevel | None, strength: float) -> None:
+    def _run(self, job: Job, level: NoiseLevel | None, strength: float, ensemble: int | None) -> None:
         target = job.folder / "out" / f"{job.source.stem}_denoised{job.source.suffix}"
         target.parent.mkdir(exist_ok=True)
 
@@ -152,7 +160,7 @@ class App:
             job.estimated = sigma
 
         try:
-            denoise_image_file(self.denoiser, job.source, target, level, None, strength, None, tick, estimated)
+            denoise_image_file(self.denoiser, job.source, target, level, None, strength, ensemble, tick, estimated)
             job.result, job.state = target, "done"
         except (ImageFileError, ValueError) as error:
             job.error, job.state = str(error).replace(str(job.folder) + "/", ""), "failed"
