@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from denoise import Denoiser
 from denoise.baselines.peers import peer_unavailable
-from denoise.baselines.pmrid import pmrid_denoise
+from denoise.baselines.pmrid import load_pmrid, pmrid_denoise
 from denoise.baselines.vst import bm3d_vst_denoise
 from denoise.checkpoint import CheckpointError
 from denoise.data.images import list_images, read_uint8
@@ -43,29 +43,34 @@ from denoise.data.registry import resolve_folder
 from denoise.data.validation import central_crop, even_crop, to_batch
 from denoise.infer import noise_level
 from denoise.metrics import psnr, raw_psnr, to_uint8
+from denoise.models.registry import RAW_PLANES
 from denoise.protocol import image_seed
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_planes, shipped_raw_function
 from denoise.utils.machine import machine_description
+from denoise_lab.profile import gmacs_per_megapixel
 from denoise_lab.tables import publish, write_csv
 
 DEFAULT_PMRID = Path(__file__).resolve().parents[2].parent / "shared/models/PMRID/torch_pretrained.ckp"
 RawMethod = Callable[[np.ndarray, float, float], np.ndarray]  # (planes (4, H, W), shot, read) -> planes
 
 
-def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str]]:
-    """The methods that denoise the raw planes, and the reasons of those that cannot run."""
+def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], dict[str, float]]:
+    """The methods that denoise the raw planes, the reasons of those that cannot run, and the networks'
+    multiply-accumulates per megapixel of mosaic (in 1e9, :func:`~denoise_lab.profile.gmacs_per_megapixel`)."""
     methods: dict[str, RawMethod] = {"noisy": lambda planes, shot, read: planes}
-    skipped = []
+    skipped, gmacs = [], {}
     try:
         network, _ = shipped_raw_function("cpu")
         methods["ours (denoise-raw)"] = lambda planes, shot, read: denoise_planes(
             planes, NoiseProfile(shot, read), network
         )
+        gmacs["ours (denoise-raw)"] = gmacs_per_megapixel(network.model, RAW_PLANES) / RAW_PLANES
     except CheckpointError as error:
         skipped.append(f"ours (denoise-raw): {error}")
     if pmrid_weights.is_file():
         methods["PMRID"] = lambda planes, shot, read: pmrid_denoise(planes, shot, read, str(pmrid_weights))
+        gmacs["PMRID"] = gmacs_per_megapixel(load_pmrid(str(pmrid_weights)), RAW_PLANES, sigma=False) / RAW_PLANES
     else:
         skipped.append(f"PMRID: its weights {pmrid_weights} are missing (--pmrid)")
     reason = peer_unavailable("bm3d")
@@ -73,7 +78,7 @@ def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str]]:
         methods["BM3D + VST"] = bm3d_vst_denoise
     else:
         skipped.append(f"BM3D + VST: {reason}")
-    return methods, skipped
+    return methods, skipped, gmacs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    methods, skipped = raw_methods(args.pmrid)
+    methods, skipped, gmacs = raw_methods(args.pmrid)
     if args.methods:
         wanted = set(args.methods.split(","))
         methods = {name: method for name, method in methods.items() if name in wanted or name == "noisy"}
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         earlier = [row for row in earlier if row[3] not in ran and row[0] in sets and row[2] in isos]
         kept = list(dict.fromkeys(row[3] for row in earlier))
         rows = earlier + rows
-    lines = report(rows, sets, isos, args, argv, skipped)
+    lines = report(rows, sets, isos, args, argv, skipped, gmacs)
     if kept:
         lines += [
             "",
@@ -162,20 +167,24 @@ def read_rows(path: Path, crop: int) -> list[tuple]:
              float(r["seconds"]), float(r["megapixels"])) for r in rows]  # fmt: skip
 
 
-def report(rows: list[tuple], sets: dict, isos: list[float], args, argv, skipped: list[str]) -> list[str]:
-    """The Markdown table: per set and method, PSNR in linear raw / after rendering at each ISO, s per MP."""
+def report(
+    rows: list[tuple], sets: dict, isos: list[float], args, argv, skipped: list[str], gmacs: dict[str, float]
+) -> list[str]:
+    """The Markdown table: per set and method, PSNR in linear raw / after rendering at each ISO, s per MP and
+    the network's GMACs per MP (``gmacs``, by method; "-" for the others)."""
     command = "python -m denoise_lab.leaderboard.raw " + shlex.join(sys.argv[1:] if argv is None else argv)
     counts = ", ".join(f"{len(paths)} of {name}" for name, paths in sets.items())
     lines = [
         f"Made by `{command}` on {machine_description()}: synthetic raw of the central {args.crop} x {args.crop} "
         f"crop of {counts}, at ISO {', '.join(f'{iso:g}' for iso in isos)}. Each cell is PSNR in dB in linear "
         "raw / after the fixed rendering; s / MP is the wall time of each method's calls per megapixel of mosaic, "
-        f"in this run, on {torch.get_num_threads()} CPU thread(s).",
+        f"in this run, on {torch.get_num_threads()} CPU thread(s); GMACs / MP the network's multiply-accumulates "
+        "per megapixel of mosaic (convolutions, counted by torch's FlopCounterMode).",
     ]
     for dataset in sets:
         lines += ["", f"**{dataset}**", ""]
-        lines.append("| method | " + " | ".join(f"ISO {iso:g}" for iso in isos) + " | s / MP |")
-        lines.append("|---|" + "---:|" * len(isos) + "---:|")
+        lines.append("| method | " + " | ".join(f"ISO {iso:g}" for iso in isos) + " | s / MP | GMACs / MP |")
+        lines.append("|---|" + "---:|" * len(isos) + "---:|---:|")
         names = list(dict.fromkeys(row[3] for row in rows if row[0] == dataset))
         mean = {
             (name, iso): (
@@ -193,7 +202,8 @@ def report(rows: list[tuple], sets: dict, isos: list[float], args, argv, skipped
             ]
             timed = [r for r in rows if r[0] == dataset and r[3] == name]
             rate = sum(r[6] for r in timed) / sum(r[7] for r in timed)
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {rate:.2f} |")
+            work = f"{gmacs[name]:.1f}" if name in gmacs else "-"
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {rate:.2f} | {work} |")
     if skipped:
         lines += ["", "Not run: " + "; ".join(skipped) + "."]
     return lines
