@@ -41,11 +41,17 @@ GAUSSIAN_LIMITS = (
 RENDERED_NOTE = (  # denoise.training.lit_module's rendered_loss_weight
     " in linear raw, plus the same loss after the fixed simple rendering to sRGB in the runs that say so below"
 )
-ENSEMBLE_NOTE = (  # denoise.denoiser.BLIND_ENSEMBLE
-    "Without --sigma the command line, the page and the Python API average two passes, the photo's and its "
-    "anti-transpose's, so it takes twice one pass's time; `--ensemble 1` (`ensemble=1`) runs one, a little worse "
-    "(`results/heldout_ensemble.md`)."
-)
+
+
+def ensemble_note(table: str) -> str:
+    """The blind models' limit of denoise.denoiser.BLIND_ENSEMBLE, citing the held-out ``table`` that measured it."""
+    return (
+        "Without --sigma the command line, the page and the Python API average two passes, the photo's and its "
+        "anti-transpose's, so it takes twice one pass's time; `--ensemble 1` (`ensemble=1`) runs one, a little "
+        f"worse (`results/{table}`)."
+    )
+
+
 KIND_LIMITS = {
     "grey": GAUSSIAN_LIMITS,
     "colour": GAUSSIAN_LIMITS,
@@ -57,14 +63,14 @@ KIND_LIMITS = {
         "It was trained for CPU hours only (the steps above), far less than the Gaussian models; where it stands "
         "on real photos is in `results/leaderboard_real.md`.",
         "Colour photos only; grey photos without --sigma go to its grey twin, `denoise-real-grey.pt`.",
-        ENSEMBLE_NOTE,
+        ensemble_note("heldout_ensemble.md"),
     ),
     "real-grey": (
         "Its camera noise is synthetic and the same as the colour blind model's, taken as the luma of a colour "
         "camera's photo: grain of film or of a monochrome sensor was never seen.",
         "Its estimator trained for under an hour of CPU beside the shipped grey UNet, held fixed. Its table is "
         "PolyU100's colour photos taken as grey (their luma), not photos from a grey camera.",
-        ENSEMBLE_NOTE.replace("heldout_ensemble", "heldout_ensemble_grey"),
+        ensemble_note("heldout_ensemble_grey.md"),
     ),
     "raw": (
         "Trained on synthetic raw only (clean sRGB photographs unprocessed to four cameras' raw, Poisson-Gaussian "
