@@ -12,16 +12,20 @@ The output's suffix picks the format:
 CHECKPOINT is a training checkpoint (``.ckpt``) or a denoise checkpoint (``.pt``); by default the shipped
 colour model. ``--phase-blend`` adds to a blind model the gated pixel-shuffle blend, which has no weights to
 train (:func:`denoise.models.blind.with_phase_blend`), and records that in the output's metadata.
+``--denoiser GAUSSIAN.pt`` puts into a blind model the UNet of a Gaussian checkpoint of the same design (one
+trained further than the UNet its estimator was trained in front of), keeping the estimator
+(:func:`denoise.models.blind.with_denoiser`); the output's metadata names that file and its training step.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from denoise.checkpoint import CheckpointError, default_checkpoints, load_checkpoint, save_checkpoint
-from denoise.models.blind import with_phase_blend
+from denoise.models.blind import with_denoiser, with_phase_blend
 
 FORMATS = (".pt", ".onnx")
 
@@ -45,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         "--phase-blend", action="store_true",
         help="add the gated pixel-shuffle blend to a blind model (real camera noise; white noise turns it off)",
     )  # fmt: skip
+    parser.add_argument(
+        "--denoiser", type=Path, metavar="GAUSSIAN.pt",
+        help="put into a blind model this Gaussian checkpoint's UNet (the same design); its estimator stays",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.output.suffix not in FORMATS:
         print(f"error: -o {args.output}: the output must end in .pt (checkpoint) or .onnx (ONNX)", file=sys.stderr)
@@ -59,9 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = args.checkpoint or args.checkpoint_option or default_checkpoints()[3]
         model, metadata = load_checkpoint(path)
+        earlier = metadata.get("export_args") or ""  # a file exported before: its options carry on
+        if args.denoiser:  # a new UNet replaces the one an earlier --denoiser put in
+            earlier = re.sub(r"\s*--denoiser \S+", "", earlier).strip()
+        exported = [earlier] if earlier else []
         if args.phase_blend:
             model = with_phase_blend(model)
-            metadata["export_args"] = "--phase-blend"
+            exported.append("--phase-blend")
+        if args.denoiser:
+            unet, unet_metadata = load_checkpoint(args.denoiser)
+            model = with_denoiser(model, unet)
+            exported.append(f"--denoiser {args.denoiser}")
+            metadata["denoiser_from"] = {"file": args.denoiser.name, "global_step": unet_metadata.get("global_step")}
+        if exported:
+            metadata["export_args"] = " ".join(exported)
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

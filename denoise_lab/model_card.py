@@ -283,6 +283,21 @@ def history(meta: dict) -> list[str]:
     return [f"- Runs: {'; '.join(parts)}."]
 
 
+def swapped_unet(meta: dict) -> list[str]:
+    """A bullet for a blind model whose UNet was put in at export (``python -m denoise.export --denoiser``), else
+    none: which file's UNet, of which step, and which UNet the estimator of the runs above was trained beside."""
+    swapped = meta.get("denoiser_from")
+    if not swapped:
+        return []
+    runs = meta.get("runs") or [{}]
+    beside = f" beside the UNet of step {runs[-1]['start_step']}" if "denoiser" in runs[-1].get("frozen", []) else ""
+    return [
+        f"- UNet: its weights replaced at export by those of `{swapped['file']}` (step {swapped['global_step']}, "
+        f"trained further on Gaussian noise; `python -m denoise.export --denoiser`). The estimator, trained{beside} "
+        "in the runs above, is unchanged and hands the new UNet the same levels."
+    ]
+
+
 def training_phases(runs: list[dict], global_step: int | None) -> list[tuple[list[dict], int | None]]:
     """The runs grouped by phase (a first run or a warm start, then its resumes), each with the step it ended at."""
     starts = [index for index, run in enumerate(runs) if index == 0 or _warm_start(run)]
@@ -487,6 +502,7 @@ def card(path: Path, summary: dict, results: Path) -> list[str]:
         f"{peak}, weight decay "
         f"{meta.get('weight_decay', '?')}, {meta.get('warmup_steps', '?')} warm-up steps then cosine decay.",
         *history(meta),
+        *swapped_unet(meta),
         f"- Steps: {meta.get('global_step', 'not recorded')} (checkpoint `{meta.get('source', '?')}`); training wall "
         f"time {_hours(meta.get('train_seconds'))} (validation included) on: "
         + "; ".join(meta.get("machines", ["not recorded"]))

@@ -141,3 +141,55 @@ def test_export_adds_the_gated_blend_to_a_blind_model_and_records_it(tmp_path, c
     save_checkpoint(tmp_path / "unet.pt", create_model("unet", widths=[8, 16]))
     assert export_main([str(tmp_path / "unet.pt"), "-o", str(tmp_path / "no.pt"), "--phase-blend"]) == 2
     assert "belongs to a blind model" in capsys.readouterr().err and not (tmp_path / "no.pt").exists()
+
+
+def test_export_puts_a_gaussian_unet_into_a_blind_model_and_keeps_its_estimator(tmp_path, capsys):
+    from denoise.checkpoint import load_checkpoint, save_checkpoint
+    from denoise.export import main as export_main
+
+    blind = _blind(pixel_shuffle=True, phase_gate=True, seed=3)
+    save_checkpoint(tmp_path / "blind.pt", blind, global_step=7, export_args="--phase-blend")
+    torch.manual_seed(5)
+    unet = create_model("unet", widths=[8, 16])
+    save_checkpoint(tmp_path / "unet.pt", unet, global_step=900)
+    out = tmp_path / "swapped.pt"
+    assert export_main([str(tmp_path / "blind.pt"), "-o", str(out), "--denoiser", str(tmp_path / "unet.pt")]) == 0
+    swapped, metadata = load_checkpoint(out)
+    for name, tensor in swapped.state_dict().items():  # the UNet's weights are the Gaussian model's, the rest kept
+        source = unet.state_dict()[name.removeprefix("denoiser.")] if name.startswith("denoiser.") else None
+        torch.testing.assert_close(tensor, blind.state_dict()[name] if source is None else source)
+    assert not torch.equal(swapped.denoiser.last_layer.weight, blind.denoiser.last_layer.weight)
+    assert metadata["denoiser_from"] == {"file": "unet.pt", "global_step": 900} and metadata["global_step"] == 7
+    assert metadata["export_args"] == f"--phase-blend --denoiser {tmp_path / 'unet.pt'}"
+    noisy = _noisy()
+    with torch.no_grad():  # the same levels go into the new UNet
+        torch.testing.assert_close(swapped.estimate(noisy), blind.estimate(noisy))
+        assert not torch.allclose(swapped(noisy), blind(noisy))
+    # exported again with another UNet: the record names the newer one only
+    save_checkpoint(tmp_path / "unet2.pt", create_model("unet", widths=[8, 16]), global_step=1000)
+    assert export_main([str(out), "-o", str(tmp_path / "again.pt"), "--denoiser", str(tmp_path / "unet2.pt")]) == 0
+    assert (
+        load_checkpoint(tmp_path / "again.pt")[1]["export_args"] == f"--phase-blend --denoiser {tmp_path / 'unet2.pt'}"
+    )
+    # refusals: one line each, nothing written
+    save_checkpoint(tmp_path / "wide.pt", create_model("unet", widths=[16, 16]))
+    assert (
+        export_main(
+            [str(tmp_path / "blind.pt"), "-o", str(tmp_path / "no.pt"), "--denoiser", str(tmp_path / "wide.pt")]
+        )
+        == 2
+    )
+    assert "must have the blind model's design" in capsys.readouterr().err
+    assert (
+        export_main([str(tmp_path / "unet.pt"), "-o", str(tmp_path / "no.pt"), "--denoiser", str(tmp_path / "unet.pt")])
+        == 2
+    )
+    assert "replaces a blind model's UNet" in capsys.readouterr().err
+    assert (
+        export_main(
+            [str(tmp_path / "blind.pt"), "-o", str(tmp_path / "no.pt"), "--denoiser", str(tmp_path / "blind.pt")]
+        )
+        == 2
+    )
+    assert "must have the blind model's design" in capsys.readouterr().err
+    assert not (tmp_path / "no.pt").exists()

@@ -7,7 +7,16 @@ import pytest
 from denoise.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from denoise.models import create_model
 from denoise_lab.leaderboard.report import to_csv
-from denoise_lab.model_card import augmentation, card, config_precision, history, render, reproduce, status
+from denoise_lab.model_card import (
+    augmentation,
+    card,
+    config_precision,
+    history,
+    render,
+    reproduce,
+    status,
+    swapped_unet,
+)
 from tests.helpers import SMALL_WIDTHS, random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,6 +164,22 @@ def test_a_model_exported_with_the_blend_says_so_in_its_last_export():
     meta = {"global_step": 900, "runs": [{"start_step": 0, "lr": 1e-3}], "export_args": "--phase-blend"}
     assert reproduce(meta, "real", {}).endswith('`make export-checkpoint EXPERIMENT=real EXPORT_ARGS="--phase-blend"`')
     assert "EXPORT_ARGS" not in reproduce({**meta, "export_args": None}, "real", {})
+
+
+def test_a_blind_model_given_a_newer_unet_at_export_says_which_and_reproduces_it():
+    frozen = {"start_step": 155200, "lr": 1e-3, "init_from": "checkpoints/denoise-colour.pt", "frozen": ["denoiser"]}
+    meta = {
+        "global_step": 156200,
+        "runs": [{"start_step": 0, "lr": 4e-4}, frozen],
+        "export_args": "--phase-blend --denoiser checkpoints/denoise-colour.pt",
+        "denoiser_from": {"file": "denoise-colour.pt", "global_step": 175200},
+    }
+    (line,) = swapped_unet(meta)
+    assert "`denoise-colour.pt` (step 175200" in line and "beside the UNet of step 155200" in line
+    assert swapped_unet({**meta, "denoiser_from": None}) == []
+    assert reproduce(meta, "real", {}).endswith(
+        'make export-checkpoint EXPERIMENT=real EXPORT_ARGS="--phase-blend --denoiser checkpoints/denoise-colour.pt"`'
+    )
 
 
 def test_a_phase_stopped_before_its_schedule_end_names_that_end_and_a_resume_stays_in_its_phase():

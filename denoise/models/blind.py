@@ -169,3 +169,23 @@ def with_phase_blend(model: nn.Module) -> BlindUNetDenoiser:
     blended = BlindUNetDenoiser(**{**config, "pixel_shuffle": True, "phase_gate": True})
     blended.adopt(model)
     return blended.to(next(model.parameters()).device)
+
+
+def with_denoiser(model: nn.Module, unet: nn.Module) -> BlindUNetDenoiser:
+    """A copy of the blind network ``model`` whose UNet's weights are ``unet``'s (a non-blind UNet of the same
+    design, e.g. a Gaussian model trained further): its estimator and blend stay ``model``'s, so the levels it
+    hands the UNet are unchanged. ``model`` itself is not modified.
+
+    Raises ValueError for a ``model`` that is not a blind network, or a ``unet`` of another design.
+    """
+    config = dict(getattr(model, "model_config", {}))
+    if config.get("name") != "blind_unet":
+        raise ValueError(f"--denoiser replaces a blind model's UNet; this is a {config.get('name')!r} network")
+    config.pop("name")
+    swapped = BlindUNetDenoiser(**config)
+    swapped.load_state_dict(model.state_dict())
+    if getattr(unet, "model_config", {}).get("name") != "unet" or not swapped.adopt(unet):
+        theirs = {key: value for key, value in getattr(unet, "model_config", {}).items() if key != "init"}
+        mine = {key: value for key, value in swapped.denoiser.model_config.items() if key != "init"}
+        raise ValueError(f"the UNet to put in must have the blind model's design {mine}; it has {theirs}")
+    return swapped.to(next(model.parameters()).device)
