@@ -12,8 +12,9 @@
 #   bash denoise_lab/device_train.sh 9 "slim-colour colour --model.net.init_args.widths [32,128,192,384]
 #       --trainer.max_steps 60000" "slim-grey grey --model.net.init_args.widths [32,96,128,256] --trainer.max_steps 60000"
 #
-# then `python -m denoise_lab.device_kit restore` here. $OUT gets TAG.pt, TAG.csv and TAG.log per run and
-# gpu.txt (at most 8 files come back: three runs at most). TRAINER=cpu and DEVICE_PYTHON=.venv/bin/python
+# then `python -m denoise_lab.device_kit restore` here. $OUT gets each run's light checkpoint TAG.pt (in 15 MiB
+# parts TAG.pt.partNN when over 16 MiB, the most one file may be: `cat TAG.pt.part* > TAG.pt` joins them) and
+# one logs.tar.gz of every run's TAG.log and TAG.csv (its metrics) with gpu.txt: at most 8 files come back. TRAINER=cpu and DEVICE_PYTHON=.venv/bin/python
 # rehearse it here, on a few steps.
 set -uo pipefail
 trainer=${TRAINER:-gpu}
@@ -42,21 +43,29 @@ case $python_path in /*) ;; *) python_path=$PWD/$python_path ;; esac
 printf '#!/bin/sh\nexec %s "$@"\n' "$python_path" > /tmp/venv/bin/python
 chmod +x /tmp/venv/bin/python
 touch /tmp/venv/.installed
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1
+logs=$(mktemp -d)
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$logs/gpu.txt" 2>&1
 max_time=$(printf '00:00:%02d:00' "$minutes")
 pids=()
 for spec in "$@"; do
   read -r tag experiment args <<< "$spec"
-  make train VENV=/tmp/venv DATA_DIR="$kit/data" TRAINER="$trainer" EXPERIMENT="$experiment" TRAIN_ARGS="--config configs/trainer/csv.yaml --trainer.default_root_dir runs/$tag --trainer.logger.init_args.save_dir runs/$tag --model.samples_dir runs/$tag/samples --trainer.max_time $max_time ${args:-}" > "$out/$tag.log" 2>&1 &
+  make train VENV=/tmp/venv DATA_DIR="$kit/data" TRAINER="$trainer" EXPERIMENT="$experiment" TRAIN_ARGS="--config configs/trainer/csv.yaml --trainer.default_root_dir runs/$tag --trainer.logger.init_args.save_dir runs/$tag --model.samples_dir runs/$tag/samples --trainer.max_time $max_time ${args:-}" > "$logs/$tag.log" 2>&1 &
   pids+=($!)
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 for spec in "$@"; do
   read -r tag experiment args <<< "$spec"
-  make export-checkpoint VENV=/tmp/venv EXPERIMENT="$experiment" CKPT="runs/$tag/checkpoints/last.ckpt" EXPORT_TO="$out/$tag.pt" >> "$out/$tag.log" 2>&1 || status=1
+  make export-checkpoint VENV=/tmp/venv EXPERIMENT="$experiment" CKPT="runs/$tag/checkpoints/last.ckpt" EXPORT_TO="$out/$tag.pt" >> "$logs/$tag.log" 2>&1 || status=1
   metrics=$(find "runs/$tag" -name metrics.csv | head -n 1)
-  [ -n "$metrics" ] && cp "$metrics" "$out/$tag.csv"
-  grep -o "step [0-9]* of [0-9]*[^E]*" "$out/$tag.log" | tail -n 1
+  [ -n "$metrics" ] && cp "$metrics" "$logs/$tag.csv"
+  echo "$tag: $(grep -o "step [0-9]* of [0-9]*[^E]*" "$logs/$tag.log" | tail -n 1)"
+  if [ -f "$out/$tag.pt" ] && [ "$(stat -c %s "$out/$tag.pt")" -gt $((16 * 1024 * 1024)) ]; then
+    # a file over 16 MiB does not come back: in parts, joined here with `cat TAG.pt.part* > TAG.pt`
+    split -b 15M -d "$out/$tag.pt" "$out/$tag.pt.part" && rm "$out/$tag.pt"
+    echo "$tag.pt came back in parts: cat $tag.pt.part* > $tag.pt"
+  fi
 done
+tar -czf "$out/logs.tar.gz" -C "$logs" .
+if [ "$status" != 0 ]; then tail -n 15 "$logs"/*.log; fi
 exit $status
