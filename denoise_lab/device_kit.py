@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import yaml
 
-from denoise.data.images import IMAGE_SUFFIXES
+from denoise.data.images import list_images
 from denoise.data.registry import resolve_folder
 from denoise.data.validation import central_crop
 
@@ -80,7 +80,7 @@ def pack_data(config: Path, out: Path) -> list[Path]:
     holdout, crop = data.get("holdout") or {}, data.get("val_crop")
     written = []
     for name in data.get("train_sets") or []:
-        paths = sorted(p for p in resolve_folder(name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = list_images(resolve_folder(name))  # as the data module lists them: the same held-out split
         held = len(paths) - holdout.get(name, 0)
         target = out / "train" / name
         if target.exists():

@@ -16,6 +16,7 @@ blend off.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -178,14 +179,12 @@ def with_denoiser(model: nn.Module, unet: nn.Module) -> BlindUNetDenoiser:
 
     Raises ValueError for a ``model`` that is not a blind network, or a ``unet`` of another design.
     """
-    config = dict(getattr(model, "model_config", {}))
-    if config.get("name") != "blind_unet":
-        raise ValueError(f"--denoiser replaces a blind model's UNet; this is a {config.get('name')!r} network")
-    config.pop("name")
-    swapped = BlindUNetDenoiser(**config)
-    swapped.load_state_dict(model.state_dict())
+    name = getattr(model, "model_config", {}).get("name")
+    if name != "blind_unet":
+        raise ValueError(f"--denoiser replaces a blind model's UNet; this is a {name!r} network")
+    swapped = copy.deepcopy(model)
     if getattr(unet, "model_config", {}).get("name") != "unet" or not swapped.adopt(unet):
         theirs = {key: value for key, value in getattr(unet, "model_config", {}).items() if key != "init"}
         mine = {key: value for key, value in swapped.denoiser.model_config.items() if key != "init"}
         raise ValueError(f"the UNet to put in must have the blind model's design {mine}; it has {theirs}")
-    return swapped.to(next(model.parameters()).device)
+    return swapped
