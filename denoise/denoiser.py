@@ -24,6 +24,7 @@ from torch import nn
 from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_torch
 from denoise.checkpoint import CheckpointError, default_blind_checkpoints, default_checkpoints, load_checkpoint
 from denoise.noise_estimation import estimate_sigma
+from denoise.precision import autocast, resolve_precision
 from denoise.sigma import NoiseLevel
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, plan_axis, tiled_apply
 from denoise.transforms.dihedral import ENSEMBLE_ORDER, ENSEMBLE_SIZES, ensemble_mean
@@ -75,6 +76,8 @@ class NetworkMethod:
     """Tiled inference of one network.
 
     ``channels_last``: run the convolutions on NHWC memory, measured faster on CPUs (``make bench``).
+    ``dtype``: the convolutions' compute type, float32 or bfloat16 (:mod:`denoise.precision`); the output is
+    float32 either way.
     """
 
     model: nn.Module
@@ -82,6 +85,7 @@ class NetworkMethod:
     overlap: int
     batch_size: int = 1  # one large tile at a time: on the CPU batching buys no speed, only memory
     channels_last: bool = False
+    dtype: torch.dtype = torch.float32
     source: str | None = None  # the checkpoint file it was loaded from, named in reports
 
     def __post_init__(self) -> None:
@@ -124,11 +128,12 @@ class NetworkMethod:
         def one_view(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:
             if self.channels_last:
                 tiles = tiles.contiguous(memory_format=torch.channels_last)
-            if level.blind:  # the network's own estimate, scaled by the strength
-                estimate = self.model.estimate(tiles)
-                self.estimated.append((float(estimate.mean()), tiles.shape[-2] * tiles.shape[-1]))
-                return self.model(tiles, estimate * level.number).contiguous()
-            return self.model(tiles, sigma if sigma_tiles is None else sigma_tiles).contiguous()
+            with autocast(self.dtype, tiles.device):
+                if level.blind:  # the network's own estimate, scaled by the strength
+                    estimate = self.model.estimate(tiles).float()
+                    self.estimated.append((float(estimate.mean()), tiles.shape[-2] * tiles.shape[-1]))
+                    return self.model(tiles, estimate * level.number).float().contiguous()
+                return self.model(tiles, sigma if sigma_tiles is None else sigma_tiles).float().contiguous()
 
         def run(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:
             return ensemble_mean(one_view, tiles, views, sigma_tiles)
@@ -187,16 +192,19 @@ class Denoiser:
         tile: int | None = None,
         overlap: int | None = None,
         channels_last: bool = True,
+        precision: str = "float32",
     ) -> Denoiser:
         """Load a checkpoint (``None``: the shipped colour and grey defaults, picked per image, and the shipped
         blind model, used when no noise level is given).
 
-        ``channels_last=False`` runs the plain NCHW ("eager") path, for comparison.
+        ``channels_last=False`` runs the plain NCHW ("eager") path, for comparison. ``precision``: ``float32``, or
+        ``bfloat16`` convolutions where the device computes them natively (:mod:`denoise.precision`).
         """
         overlap = DEFAULT_OVERLAP if overlap is None else overlap
         if tile is not None:
             check_tile(tile, overlap)
         resolved = resolve_device(device)
+        dtype = resolve_precision(precision, resolved)
         paths = {None: path} if path else default_checkpoints()
         blind_paths = {} if path else default_blind_checkpoints()
 
@@ -205,7 +213,7 @@ class Denoiser:
             for channels, checkpoint in found.items():
                 model, _ = load_checkpoint(checkpoint, resolved)
                 loaded[channels or model.channels] = NetworkMethod(
-                    model, tile, overlap, channels_last=channels_last, source=Path(checkpoint).name
+                    model, tile, overlap, channels_last=channels_last, dtype=dtype, source=Path(checkpoint).name
                 )
             return loaded
 

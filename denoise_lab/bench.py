@@ -102,7 +102,9 @@ def worker(args: argparse.Namespace) -> None:
     elif args.onnx:
         denoiser = Denoiser.from_onnx(args.onnx, threads=args.threads)
     else:
-        denoiser = Denoiser.from_checkpoint(args.checkpoint, device="cpu", channels_last=not args.eager)
+        denoiser = Denoiser.from_checkpoint(
+            args.checkpoint, device="cpu", channels_last=not args.eager, precision=args.precision
+        )
         if args.compile:  # measured by denoise_lab.bench_settings; not a shipped setting
             from torch._inductor import config as inductor_config
 
@@ -223,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attainable", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)

@@ -7,6 +7,7 @@ of the whole run and its peak resident memory (``VmHWM``):
   the shipped raw model, at 1 and 24 megapixels of mosaic;
 - a colour photo without ``--sigma`` (the shipped blind model), at 1 and 24 megapixels, with its default
   self-ensemble and with one view (``--ensemble 1``);
+- on a CPU that computes bfloat16 natively, the raw and the default photo runs again with ``--precision bfloat16``;
 - PMRID, the raw peer, on the same 24 MP raw: read and packed the same way, denoised, not written (its weights
   from ``--pmrid``).
 
@@ -31,6 +32,7 @@ import torch
 from denoise.data.raw_synthesis import seeded_synthetic_raw
 from denoise.denoiser import BLIND_ENSEMBLE
 from denoise.io import ImageData, write_image
+from denoise.precision import native_bfloat16
 from denoise.raw.cfa import Packing, unpack
 from denoise.raw.cfa import pack as pack_mosaic
 from denoise.raw.dng import RawImage, dng_tags, read_raw, write_dng
@@ -125,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
                       workdir / "out.png", [], None),
                      ("colour photo, no --sigma, --ensemble 1 (denoise-real, one view)", png, workdir / "out.png",
                       ["--ensemble", "1"], None)]  # fmt: skip
+            if native_bfloat16(torch.device("cpu")):
+                fast = ["--precision", "bfloat16"]
+                cases += [
+                    ("camera raw DNG -> DNG, --precision bfloat16", dng, workdir / "out.dng", fast, None),
+                    ("colour photo, no --sigma, --precision bfloat16", png, workdir / "out.png", fast, None),
+                ]
             if megapixels == max(SIZES) and args.pmrid.is_file():
                 cases.append(
                     ("PMRID on the same raw (read and packed; no DNG written)", dng, workdir / "x", [], args.pmrid)

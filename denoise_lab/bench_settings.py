@@ -4,8 +4,9 @@
 in a fresh process (the worker of :mod:`denoise_lab.bench`) that denoises the same noisy photo several times:
 the first call is cold (what one CLI run pays: thread pools, memory, and for ``torch.compile`` the
 compilation, with inductor's on-disk cache disabled), the best later call is the steady state. Settings:
-memory layout (NCHW vs channels_last), thread count, ``torch.compile`` (inductor) and onnxruntime, all
-under ``torch.inference_mode`` as the CLI runs. Writes ``results/bench_settings.md``.
+memory layout (NCHW vs channels_last), thread count, ``torch.compile`` (inductor), onnxruntime and, on a CPU
+that computes bfloat16 natively, ``--precision bfloat16`` (:mod:`denoise.precision`), all under
+``torch.inference_mode`` as the CLI runs. Writes ``results/bench_settings.md``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
+from denoise.precision import native_bfloat16
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 from denoise_lab.bench import SIZES, default_network, make_test_image, run_worker
@@ -33,6 +37,9 @@ def settings(checkpoint: Path, onnx: Path | None, threads: int) -> list[tuple[st
         ("torch channels_last", fewer, model),
         ("torch channels_last + torch.compile", threads, [*model, "--compile"]),
     ]
+    if native_bfloat16(torch.device("cpu")):
+        fast = [*model, "--precision", "bfloat16"]
+        selected += [("torch channels_last, bfloat16", threads, fast), ("torch channels_last, bfloat16", fewer, fast)]
     if onnx is not None:
         selected += [("onnxruntime", threads, ["--onnx", str(onnx)]), ("onnxruntime", fewer, ["--onnx", str(onnx)])]
     # on one thread "fewer threads" is the same run: keep each (setting, threads) once, in order

@@ -10,8 +10,9 @@ model finds the level itself): the blind model's target, on images it never trai
 scores each image model once per self-ensemble listed, a view count or the views' transform indices (default:
 the mode's own, as the CLI). With ``--noise raw`` each image becomes seeded synthetic raw at the raw model's
 validation ISOs (:mod:`denoise.data.raw_synthesis`), denoised as ``python -m denoise.infer shot.dng`` does and
-scored as the raw benchmark scores: in linear raw and after the fixed rendering. Written to ``--out`` (default
-``results/heldout.md``).
+scored as the raw benchmark scores: in linear raw and after the fixed rendering. ``--precision float32,bfloat16``
+scores each checkpoint once per inference precision (:mod:`denoise.precision`; default ``float32``, as the CLI).
+Written to ``--out`` (default ``results/heldout.md``).
 """
 
 from __future__ import annotations
@@ -100,12 +101,13 @@ def _ensembles(text: str) -> list[int | tuple[int, ...]]:
     return [tuple(int(v) for v in token.split("+")) if "+" in token else int(token) for token in text.split(",")]
 
 
-def _row_label(checkpoint: Path, views: int | tuple[int, ...] | None) -> str:
+def _row_label(checkpoint: Path, views: int | tuple[int, ...] | None, precision: str | None = None) -> str:
+    label = str(checkpoint) if precision is None else f"{checkpoint}, {precision}"
     if views is None:
-        return str(checkpoint)
+        return label
     if isinstance(views, tuple):
-        return f"{checkpoint}, views {'+'.join(map(str, views))}"
-    return f"{checkpoint}, {views} view{'s' if views > 1 else ''}"
+        return f"{label}, views {'+'.join(map(str, views))}"
+    return f"{label}, {views} view{'s' if views > 1 else ''}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         help="self-ensembles to score: view counts or '+'-joined transform indices, e.g. 1,2,0+7 (default: the "
         "mode's own); not with --noise raw",
     )  # fmt: skip
+    parser.add_argument(
+        "--precision", type=lambda text: text.split(","), default=["float32"],
+        help="inference precisions to score, comma-separated: float32, bfloat16 (default: float32, as the CLI)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results/heldout.md"))
     args = parser.parse_args(argv)
     if args.noise == "raw" and args.ensemble != [None]:
@@ -126,18 +132,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         module = held_out(args.config, args.grey)
-        denoisers = {path: Denoiser.from_checkpoint(str(path), device="cpu") for path in args.checkpoints}
-    except (CheckpointError, DataConfigError, FileNotFoundError, OSError) as error:
+        denoisers = {
+            (path, precision): Denoiser.from_checkpoint(str(path), device="cpu", precision=precision)
+            for path in args.checkpoints
+            for precision in args.precision
+        }
+    except (CheckpointError, DataConfigError, FileNotFoundError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     dataset = module.val_dataset
     sources = [source_of(path, module) for path in dataset.paths]
-    rows = [(checkpoint, views) for checkpoint in denoisers for views in args.ensemble]
-    scores: dict[tuple[Path, object], dict[tuple[str, float], list[float]]] = {row: {} for row in rows}
+    rows = [(loaded, views) for loaded in denoisers for views in args.ensemble]
+    scores: dict[tuple[tuple[Path, str], object], dict[tuple[str, float], list[float]]] = {row: {} for row in rows}
     for index, path in enumerate(dataset.paths):
         clean8 = dataset[index]["clean8"]
-        for checkpoint, views in rows:
-            denoiser = denoisers[checkpoint]
+        for loaded, views in rows:
+            denoiser = denoisers[loaded]
             if args.noise == "raw":
                 found = {}
                 for iso in RAW_VALIDATION_ISOS:
@@ -148,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 method = functools.partial(denoiser, ensemble=views)
                 found = {level: score_image(method, clean8, level, image_seed(path)).psnr for level in dataset.sigmas}
             for level, value in found.items():
-                scores[(checkpoint, views)].setdefault((sources[index], level), []).append(value)
+                scores[(loaded, views)].setdefault((sources[index], level), []).append(value)
             levels = list(found)
         print(f"{path.name}: scored", file=sys.stderr, flush=True)
     columns = [(source, level) for source in dict.fromkeys(sources) for level in levels]
@@ -165,10 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         "| checkpoint | " + " | ".join(f"{source} {_label(level)}" for source, level in columns) + " | mean |",
         "|---|" + "---:|" * (len(columns) + 1),
     ]
-    for (checkpoint, views), by_column in scores.items():
+    for ((checkpoint, precision), views), by_column in scores.items():
         means = [float(np.mean(by_column[column])) for column in columns]
         cells = " | ".join(f"{value:.2f}" for value in means)
-        lines.append(f"| {_row_label(checkpoint, views)} | {cells} | {np.mean(means):.2f} |")
+        label = _row_label(checkpoint, views, precision if len(args.precision) > 1 else None)
+        lines.append(f"| {label} | {cells} | {np.mean(means):.2f} |")
     publish(args.out, lines)
     return 0
 

@@ -64,8 +64,11 @@ def test_ffdnet_method_is_tiled_like_our_networks():
     assert np.abs(tiled - ffdnet_denoise(noisy, 0.1)).max() < 1e-4
 
 
-def test_settings_search_covers_layouts_threads_compile_and_onnx(tmp_path):
+@pytest.mark.parametrize("bfloat16", [False, True])
+def test_settings_search_covers_layouts_threads_compile_onnx_and_bfloat16(tmp_path, monkeypatch, bfloat16):
+    monkeypatch.setattr(bench_settings, "native_bfloat16", lambda device: bfloat16)
     chosen = bench_settings.settings(tmp_path / "m.pt", tmp_path / "m.onnx", threads=2)
+    fast = {("torch channels_last, bfloat16", 2), ("torch channels_last, bfloat16", 1)} if bfloat16 else set()
     assert {(name, threads) for name, threads, _ in chosen} == {
         ("torch eager, NCHW", 2),
         ("torch channels_last", 2),
@@ -73,6 +76,8 @@ def test_settings_search_covers_layouts_threads_compile_and_onnx(tmp_path):
         ("torch channels_last + torch.compile", 2),
         ("onnxruntime", 2),
         ("onnxruntime", 1),
+        *fast,
     }
+    assert all(arguments[-2:] == ["--precision", "bfloat16"] for name, _, arguments in chosen if "bfloat16" in name)
     single = bench_settings.settings(tmp_path / "m.pt", None, threads=1)
-    assert len(single) == 3  # one thread: no "fewer threads" rows, and no onnxruntime without an export
+    assert len(single) == 3 + bfloat16  # one thread: no "fewer threads" rows, no onnxruntime without an export

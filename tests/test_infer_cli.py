@@ -177,6 +177,11 @@ BAD_INPUTS = {
     ),
     "bad_tile": (lambda d: d / "in" / "photo.png", ["--tile", "100", "--method", "bilateral"], "multiple of 32"),
     "bad_threads": (lambda d: d / "in" / "photo.png", ["--threads", "0", "--method", "bilateral"], "--threads"),
+    "precision_of_a_classical_method": (
+        lambda d: d / "in" / "photo.png",
+        ["--precision", "bfloat16"],
+        "--precision bfloat16 is for the torch networks, not for bilateral",
+    ),
 }
 
 

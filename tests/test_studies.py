@@ -10,6 +10,7 @@ import torch
 from denoise.checkpoint import load_checkpoint, save_checkpoint
 from denoise.data.images import list_images, read_uint8
 from denoise.io import ImageData, read_image, write_image
+from denoise.precision import native_bfloat16
 from denoise.protocol import image_seed, score_image
 from denoise_lab.studies import blind, real_noise, sigma_map, tile_consistency
 from tests.helpers import photo, random_checkpoint
@@ -163,6 +164,12 @@ def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, m
     assert heldout_main([str(grey), "--config", str(config), "--grey", *views, "--out", str(out)]) == 0
     rows = [line.split(" |")[0] for line in out.read_text().splitlines() if line.startswith(f"| {grey}")]
     assert rows == [f"| {grey}, 1 view", f"| {grey}, views 0+7"]
+    if native_bfloat16(torch.device("cpu")):  # one row per precision, each named
+        precisions = ["--precision", "float32,bfloat16", "--out", str(out)]
+        assert heldout_main([str(grey), "--config", str(config), "--grey", *precisions]) == 0
+        rows = [line.split(" |")[0] for line in out.read_text().splitlines() if line.startswith(f"| {grey}")]
+        assert rows == [f"| {grey}, float32", f"| {grey}, bfloat16"]
+    assert heldout_main([str(grey), "--config", str(config), "--grey", "--precision", "half"]) == 2
     raw = random_checkpoint(tmp_path / "raw.pt", channels=4)
     assert heldout_main([str(raw), "--config", str(config), "--noise", "raw", "--out", str(out)]) == 0
     table = out.read_text()

@@ -46,15 +46,18 @@ def denoise_planes(
     return function(tensor.to(device), level, progress)[0].cpu().numpy()
 
 
-def shipped_raw_function(device: str = "auto") -> tuple[PlanesFunction, torch.device]:
-    """The shipped raw model (``denoise-raw.pt``) as a tiled planes function, and its device."""
+def shipped_raw_function(device: str = "auto", precision: str = "float32") -> tuple[PlanesFunction, torch.device]:
+    """The shipped raw model (``denoise-raw.pt``) as a tiled planes function, and its device; ``precision``:
+    float32 or bfloat16 (:mod:`denoise.precision`)."""
     from denoise.checkpoint import load_pretrained
     from denoise.denoiser import NetworkMethod, resolve_device
+    from denoise.precision import resolve_precision
     from denoise.tiling import DEFAULT_OVERLAP
 
     resolved = resolve_device(device)
+    dtype = resolve_precision(precision, resolved)
     model, _ = load_pretrained("denoise-raw", resolved)
-    return NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True), resolved
+    return NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True, dtype=dtype), resolved
 
 
 def denoise_raw_file(
