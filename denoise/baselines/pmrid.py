@@ -109,7 +109,7 @@ def load_pmrid(path: str) -> PMRID:
         raise FileNotFoundError(f"PMRID weights {path} are missing (the authors' torch_pretrained.ckp)")
     network = PMRID()
     network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return network.eval()
+    return network.eval().to(memory_format=torch.channels_last)
 
 
 def k_sigma(planes: torch.Tensor, shot: float, read: float, inverse: bool = False) -> torch.Tensor:
@@ -128,6 +128,8 @@ def pmrid_denoise(planes: np.ndarray, shot: float, read: float, weights: str) ->
     tensor = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None].clamp(0, 1)
     height, width = tensor.shape[-2:]
     padded = F.pad(tensor, (0, -width % 32, 0, -height % 32), mode="reflect")
+    # channels-last memory, as our raw model runs: measured about twice as fast as NCHW for this network
+    scaled = (k_sigma(padded, shot, read) * INPUT_SCALE).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        out = network(k_sigma(padded, shot, read) * INPUT_SCALE) / INPUT_SCALE
+        out = network(scaled).contiguous() / INPUT_SCALE
     return k_sigma(out, shot, read, inverse=True)[0, :, :height, :width].numpy()

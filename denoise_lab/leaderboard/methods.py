@@ -12,7 +12,13 @@ from denoise.baselines.bilateral import TABLE_FILE as BILATERAL_TABLE
 from denoise.baselines.bilateral import bilateral_denoise
 from denoise.baselines.nlm import TABLE_FILE as NLM_TABLE
 from denoise.baselines.nlm import nlm_denoise
-from denoise.baselines.peers import bm3d_denoise, ffdnet_denoise, peer_unavailable, peer_version
+from denoise.baselines.peers import (
+    PEER_RUN_SETTINGS,
+    bm3d_denoise,
+    ffdnet_denoise,
+    peer_unavailable,
+    peer_version,
+)
 from denoise.checkpoint import checkpoint_dir, load_checkpoint
 from denoise.denoiser import Denoiser
 from denoise.models.registry import PRETRAINED, RAW_PLANES
@@ -45,7 +51,8 @@ def _classical(name: str, function: Method, key: str) -> LeaderboardMethod:
 
 def _peer(name: str, function: Method) -> LeaderboardMethod:
     reason = peer_unavailable(name)
-    key = f"{name}-{'missing' if reason else peer_version(name)}"
+    settings = f"-{PEER_RUN_SETTINGS[name]}" if name in PEER_RUN_SETTINGS else ""
+    key = f"{name}-{'missing' if reason else peer_version(name)}{settings}"
     return LeaderboardMethod(name, key, lambda grey: function, unavailable=reason)
 
 
