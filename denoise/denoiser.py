@@ -23,11 +23,20 @@ from torch import nn
 
 from denoise.baselines.bilateral import bilateral_denoise, bilateral_denoise_torch
 from denoise.checkpoint import CheckpointError, default_blind_checkpoints, default_checkpoints, load_checkpoint
+from denoise.models.registry import RAW_PLANES
 from denoise.noise_estimation import estimate_sigma
 from denoise.precision import autocast, resolve_precision
+from denoise.raw.views import bayer_dihedral, bayer_dihedral_inverse
 from denoise.sigma import NoiseLevel
 from denoise.tiling import DEFAULT_OVERLAP, auto_tile, check_tile, plan_axis, tiled_apply
-from denoise.transforms.dihedral import ENSEMBLE_ORDER, ENSEMBLE_SIZES, ensemble_mean
+from denoise.transforms.dihedral import (
+    ENSEMBLE_ORDER,
+    ENSEMBLE_SIZES,
+    Transform,
+    dihedral,
+    dihedral_inverse,
+    ensemble_mean,
+)
 from denoise.utils.registry import Registry
 
 # One image (1, C, H, W) and its noise level -> denoised (1, C, H, W).
@@ -39,15 +48,16 @@ INTEGER_DTYPES = (np.uint8, np.uint16)
 BLIND_ENSEMBLE = 2
 
 
-def ensemble_views(ensemble: bool | int | Sequence[int] | None, blind: bool) -> tuple[int, ...]:
+def ensemble_views(ensemble: bool | int | Sequence[int] | None, default: int) -> tuple[int, ...]:
     """The flips/rotations to average (indices of :func:`~denoise.transforms.dihedral.dihedral`).
 
-    ``ensemble``: ``None`` the mode's default (the first :data:`BLIND_ENSEMBLE` of :data:`ENSEMBLE_ORDER` for
-    the blind model, else the image alone), ``True`` all 8, ``False`` the image alone, a count of 1, 2, 4 or 8
-    (the first of :data:`ENSEMBLE_ORDER`), or the transforms' indices themselves.
+    ``ensemble``: ``None`` the mode's ``default`` count (:data:`BLIND_ENSEMBLE` for the blind model,
+    :data:`~denoise.raw.views.RAW_ENSEMBLE` for a raw file, else 1: the image alone), ``True`` all 8,
+    ``False`` the image alone, a count of 1, 2, 4 or 8 (the first of :data:`ENSEMBLE_ORDER`), or the
+    transforms' indices themselves.
     """
     if ensemble is None:
-        return ENSEMBLE_ORDER[: BLIND_ENSEMBLE if blind else 1]
+        return ENSEMBLE_ORDER[:default]
     if isinstance(ensemble, bool):
         return ENSEMBLE_ORDER if ensemble else ENSEMBLE_ORDER[:1]
     if isinstance(ensemble, int) and ensemble in ENSEMBLE_SIZES:
@@ -71,13 +81,23 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return device
 
 
+# The self-ensemble's transforms and their inverses, by the kind of input: an image's flips and rotations, or
+# the Bayer-preserving ones of packed raw planes (:mod:`denoise.raw.views`).
+VIEW_FAMILIES: Registry[tuple[Transform, Transform]] = Registry(
+    "view family", {"image": (dihedral, dihedral_inverse), "bayer": (bayer_dihedral, bayer_dihedral_inverse)}
+)
+# A network of this many input channels denoises packed raw planes: its views are the Bayer ones.
+VIEW_FAMILY_OF_CHANNELS = {RAW_PLANES: "bayer"}
+
+
 @dataclass
 class NetworkMethod:
     """Tiled inference of one network.
 
     ``channels_last``: run the convolutions on NHWC memory, measured faster on CPUs (``make bench``).
     ``dtype``: the convolutions' compute type, float32 or bfloat16 (:mod:`denoise.precision`); the output is
-    float32 either way.
+    float32 either way. ``view_family``: the self-ensemble's flips and rotations, a name in
+    :data:`VIEW_FAMILIES` (``bayer`` for a raw model's packed planes).
     """
 
     model: nn.Module
@@ -86,6 +106,7 @@ class NetworkMethod:
     batch_size: int = 1  # one large tile at a time: on the CPU batching buys no speed, only memory
     channels_last: bool = False
     dtype: torch.dtype = torch.float32
+    view_family: str = "image"
     source: str | None = None  # the checkpoint file it was loaded from, named in reports
 
     def __post_init__(self) -> None:
@@ -136,7 +157,7 @@ class NetworkMethod:
                 return self.model(tiles, sigma if sigma_tiles is None else sigma_tiles).float().contiguous()
 
         def run(tiles: torch.Tensor, sigma_tiles: torch.Tensor | None) -> torch.Tensor:
-            return ensemble_mean(one_view, tiles, views, sigma_tiles)
+            return ensemble_mean(one_view, tiles, views, sigma_tiles, *VIEW_FAMILIES.get(self.view_family))
 
         with torch.inference_mode():
             return tiled_apply(run, image, tile, self.overlap, self.batch_size, extra, progress, align)
@@ -212,9 +233,11 @@ class Denoiser:
             loaded = {}
             for channels, checkpoint in found.items():
                 model, _ = load_checkpoint(checkpoint, resolved)
+                family = VIEW_FAMILY_OF_CHANNELS.get(model.channels, "image")
                 loaded[channels or model.channels] = NetworkMethod(
-                    model, tile, overlap, channels_last=channels_last, dtype=dtype, source=Path(checkpoint).name
-                )
+                    model, tile, overlap, channels_last=channels_last, dtype=dtype, view_family=family,
+                    source=Path(checkpoint).name,
+                )  # fmt: skip
             return loaded
 
         files = [*paths.values(), *blind_paths.values()]
@@ -325,11 +348,13 @@ class Denoiser:
         """
         if isinstance(noisy, torch.Tensor):
             level = NoiseLevel.of(sigma, tuple(noisy.shape), strength)
-            return self._denoise_batch(noisy, level, ensemble_views(ensemble, level.blind), progress)
+            views = ensemble_views(ensemble, BLIND_ENSEMBLE if level.blind else 1)
+            return self._denoise_batch(noisy, level, views, progress)
         array, integer = _as_float_image(noisy)
         level = NoiseLevel.of(sigma, array.shape, strength)
+        views = ensemble_views(ensemble, BLIND_ENSEMBLE if level.blind else 1)
         batch = torch.from_numpy(array.reshape(*array.shape[:2], -1)).permute(2, 0, 1)[None]  # (1, C, H, W)
-        result = self._denoise_batch(batch, level, ensemble_views(ensemble, level.blind), progress)
+        result = self._denoise_batch(batch, level, views, progress)
         result = result[0].permute(1, 2, 0).numpy().reshape(array.shape)  # a view: no full-size copy
         if integer is None:
             return result

@@ -29,13 +29,14 @@ import torch
 from tqdm import tqdm
 
 from denoise.checkpoint import CheckpointError
-from denoise.denoiser import BLIND_ENSEMBLE, METHODS, Denoiser
+from denoise.denoiser import BLIND_ENSEMBLE, METHODS, Denoiser, ensemble_views
 from denoise.io import READ_SUFFIXES, ImageFileError, read_image, write_image
 from denoise.models.registry import RAW_PLANES
 from denoise.precision import PRECISIONS
 from denoise.raw.dng import RAW_SUFFIXES
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_raw_file
+from denoise.raw.views import RAW_ENSEMBLE
 from denoise.sigma import NoiseLevel, parse_strength, sigma_from_255
 from denoise.tiling import DEFAULT_OVERLAP, check_tile
 from denoise.transforms.dihedral import ENSEMBLE_SIZES
@@ -76,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ensemble", type=int, nargs="?", const=8, choices=ENSEMBLE_SIZES, metavar="N",
         help="average N flips/rotations, 1, 2, 4 or 8 (N times slower; --ensemble alone: 8). "
-        f"Default: {BLIND_ENSEMBLE} without a noise level (the blind model), 1 with one",
+        f"Default: {BLIND_ENSEMBLE} without a noise level (the blind model), {RAW_ENSEMBLE} for a camera raw file "
+        "(Bayer-preserving flips), 1 with a noise level",
     )  # fmt: skip
     parser.add_argument(
         "--precision", default="float32", choices=sorted(PRECISIONS),
@@ -265,8 +267,6 @@ def denoise_raw(denoiser: Denoiser, source: Path, target: Path, args, show_tiles
         raise UsageError(
             f"{source}: a raw file's noise comes from its noise profile; give --iso or nothing, not a sigma"
         )
-    if args.ensemble is not None:
-        raise UsageError(f"{source}: --ensemble is for images; a raw file is denoised once")
     try:
         function = denoiser.function_for(RAW_PLANES, use=True)
     except ValueError:
@@ -282,7 +282,10 @@ def denoise_raw(denoiser: Denoiser, source: Path, target: Path, args, show_tiles
 
     bar = tqdm(desc=source.name, unit="tile", leave=False, disable=not show_tiles)
     try:
-        return denoise_raw_file(source, target, function, args.strength, args.iso, bar.update, report, denoiser.device)
+        views = ensemble_views(args.ensemble, RAW_ENSEMBLE)
+        return denoise_raw_file(
+            source, target, function, args.strength, args.iso, bar.update, report, denoiser.device, views
+        )
     finally:
         bar.close()
 

@@ -4,7 +4,7 @@ Each case runs ``python -m denoise.infer`` in a fresh process on a file written 
 of the whole run and its peak resident memory (``VmHWM``):
 
 - a camera raw DNG (a photo unprocessed to synthetic raw at ISO 1600, its NoiseProfile tag set) -> a DNG, with
-  the shipped raw model, at 1 and 24 megapixels of mosaic;
+  the shipped raw model, at 1 and 24 megapixels of mosaic, with its default self-ensemble and with one view;
 - a colour photo without ``--sigma`` (the shipped blind model), at 1 and 24 megapixels, with its default
   self-ensemble and with one view (``--ensemble 1``);
 - on a CPU that computes bfloat16 natively, the raw and the default photo runs again with ``--precision bfloat16``;
@@ -37,6 +37,7 @@ from denoise.raw.cfa import Packing, unpack
 from denoise.raw.cfa import pack as pack_mosaic
 from denoise.raw.dng import RawImage, dng_tags, read_raw, write_dng
 from denoise.raw.noise_profile import profile_from_iso
+from denoise.raw.views import RAW_ENSEMBLE
 from denoise.utils.machine import machine_description
 from denoise_lab.bench import SIZES, peak_rss_mib
 from denoise_lab.leaderboard.raw import DEFAULT_PMRID
@@ -122,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             write_raw_file(dng, height, width)
             noisy = photo(height, width) + 0.04 * np.random.default_rng(0).standard_normal((height, width, 3))
             write_image(png, ImageData(np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)))
-            cases = [("camera raw DNG -> DNG (denoise-raw)", dng, workdir / "out.dng", [], None),
+            dng_out = workdir / "out.dng"
+            cases = [(f"camera raw DNG -> DNG (denoise-raw, its default {RAW_ENSEMBLE} views)", dng, dng_out, [], None),
+                     ("camera raw DNG -> DNG, --ensemble 1 (denoise-raw, one view)", dng, dng_out, ["--ensemble", "1"],
+                      None),
                      (f"colour photo, no --sigma (denoise-real, its default {BLIND_ENSEMBLE} views)", png,
                       workdir / "out.png", [], None),
                      ("colour photo, no --sigma, --ensemble 1 (denoise-real, one view)", png, workdir / "out.png",
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             if native_bfloat16(torch.device("cpu")):
                 fast = ["--precision", "bfloat16"]
                 cases += [
-                    ("camera raw DNG -> DNG, --precision bfloat16", dng, workdir / "out.dng", fast, None),
+                    ("camera raw DNG -> DNG, --precision bfloat16", dng, dng_out, fast, None),
                     ("colour photo, no --sigma, --precision bfloat16", png, workdir / "out.png", fast, None),
                 ]
             if megapixels == max(SIZES) and args.pmrid.is_file():

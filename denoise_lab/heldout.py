@@ -7,12 +7,12 @@ seeded noise, the same numbers ``make train`` logs as validation, and reports th
 sigma. With ``--noise camera`` each image gets instead seeded realistic camera noise (:mod:`denoise.data.camera_noise`,
 no white Gaussian patches) and is denoised as ``python -m denoise.infer`` does without ``--sigma`` (a blind
 model finds the level itself): the blind model's target, on images it never trained on. ``--ensemble 1,2,0+7``
-scores each image model once per self-ensemble listed, a view count or the views' transform indices (default:
-the mode's own, as the CLI). With ``--noise raw`` each image becomes seeded synthetic raw at the raw model's
-validation ISOs (:mod:`denoise.data.raw_synthesis`), denoised as ``python -m denoise.infer shot.dng`` does and
-scored as the raw benchmark scores: in linear raw and after the fixed rendering. ``--precision float32,bfloat16``
-scores each checkpoint once per inference precision (:mod:`denoise.precision`; default ``float32``, as the CLI).
-Written to ``--out`` (default ``results/heldout.md``).
+scores each model once per self-ensemble listed, a view count or the views' transform indices (default: the
+mode's own, as the CLI; for raw, the Bayer-preserving views of :mod:`denoise.raw.views`). With ``--noise raw``
+each image becomes seeded synthetic raw at the raw model's validation ISOs (:mod:`denoise.data.raw_synthesis`),
+denoised as ``python -m denoise.infer shot.dng`` does and scored as the raw benchmark scores: in linear raw and
+after the fixed rendering. ``--precision float32,bfloat16`` scores each checkpoint once per inference precision
+(:mod:`denoise.precision`; default ``float32``, as the CLI). Written to ``--out`` (default ``results/heldout.md``).
 """
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ from denoise.data.camera_noise import seeded_camera_noise
 from denoise.data.datamodule import DataConfigError, DenoiseDataModule
 from denoise.data.raw_synthesis import rendered8, seeded_synthetic_raw
 from denoise.data.validation import even_crop, to_batch
+from denoise.denoiser import ensemble_views
 from denoise.infer import noise_level
 from denoise.metrics import psnr, raw_psnr, to_uint8
 from denoise.models.registry import RAW_PLANES
 from denoise.protocol import image_seed, score_image
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_planes
+from denoise.raw.views import RAW_ENSEMBLE
 from denoise.training.lit_module import RAW_VALIDATION_ISOS
 from denoise.transforms.dihedral import ENSEMBLE_ORDER
 from denoise_lab.tables import publish
@@ -51,7 +53,8 @@ NOISE_TEXT = {
 
 ENSEMBLE_TEXT = (
     "Each row averages the denoising of the views it names (the self-ensemble, `ensemble=`): transforms of "
-    "denoise.transforms.dihedral, 0 the image, 2 its half turn, 5 its transpose, 7 its anti-transpose; a count is "
+    "denoise.transforms.dihedral (for raw, their Bayer-preserving forms, denoise.raw.views), 0 the image, 2 its half "
+    "turn, 5 its transpose, 7 its anti-transpose; a count is "
     f"the first of the default order {', '.join(map(str, ENSEMBLE_ORDER))}. "
 )
 
@@ -86,12 +89,15 @@ def camera_score(denoiser: Denoiser, clean8: np.ndarray, seed: int, ensemble=Non
     return psnr(clean8, to_uint8(denoiser(noisy, noise_level(denoiser, noisy, None)[0], ensemble=ensemble)))
 
 
-def raw_scores(denoiser: Denoiser, clean8: np.ndarray, iso: float, seed: int) -> dict[str, float]:
+def raw_scores(denoiser: Denoiser, clean8: np.ndarray, iso: float, seed: int, ensemble=None) -> dict[str, float]:
     """PSNR of the raw model on ``clean8`` (even-cropped) as seeded synthetic raw of ``iso``: ``{"ISO N raw":
-    linear-raw PSNR, "ISO N rendered": PSNR after the fixed rendering}``."""
+    linear-raw PSNR, "ISO N rendered": PSNR after the fixed rendering}``; ``ensemble``: the Bayer-preserving
+    self-ensemble, a view count or the views' indices (None: the CLI's default for a raw file)."""
     raw = seeded_synthetic_raw(to_batch(even_crop(clean8)), iso, seed)
     planes = raw.noisy[0].numpy()
-    denoised = denoise_planes(planes, NoiseProfile(float(raw.shot), float(raw.read)), denoiser.function_for(RAW_PLANES))
+    profile = NoiseProfile(float(raw.shot), float(raw.read))
+    views = ensemble_views(ensemble, RAW_ENSEMBLE)
+    denoised = denoise_planes(planes, profile, denoiser.function_for(RAW_PLANES), views=views)
     rendered = psnr(rendered8(raw.clean, raw.params), rendered8(torch.from_numpy(denoised)[None], raw.params))
     return {f"ISO {iso:g} raw": raw_psnr(raw.clean[0].numpy(), denoised), f"ISO {iso:g} rendered": rendered}
 
@@ -119,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ensemble", type=_ensembles, default=[None],
         help="self-ensembles to score: view counts or '+'-joined transform indices, e.g. 1,2,0+7 (default: the "
-        "mode's own); not with --noise raw",
+        "mode's own); for --noise raw the Bayer-preserving ones",
     )  # fmt: skip
     parser.add_argument(
         "--precision", type=lambda text: text.split(","), default=["float32"],
@@ -127,9 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results/heldout.md"))
     args = parser.parse_args(argv)
-    if args.noise == "raw" and args.ensemble != [None]:
-        print("error: --ensemble is for image models; a raw file is denoised once", file=sys.stderr)
-        return 2
     try:
         module = held_out(args.config, args.grey)
         denoisers = {
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.noise == "raw":
                 found = {}
                 for iso in RAW_VALIDATION_ISOS:
-                    found |= raw_scores(denoiser, clean8, iso, image_seed(path))
+                    found |= raw_scores(denoiser, clean8, iso, image_seed(path), views)
             elif args.noise == "camera":
                 found = {"camera": camera_score(denoiser, clean8, image_seed(path), views)}
             else:

@@ -78,6 +78,9 @@ KIND_LIMITS = {
         "Bayer sensors only (RGGB, BGGR, GRBG, GBRG); X-Trans, monochrome and linear DNGs are refused.",
         "Without --iso and a NoiseProfile tag the noise is estimated from the mosaic's two green planes, which "
         "texture can bias upwards (more smoothing).",
+        "The command line and the Python API average two passes over a raw file, the mosaic's and its "
+        "Bayer-preserving anti-transpose's (`denoise/raw/views.py`), so it takes twice one pass's time; "
+        "`--ensemble 1` runs one, worse (`results/heldout_ensemble_raw.md`).",
     ),
 }
 KIND_TABLES = {  # the kinds scored on a table of their own, not the Gaussian leaderboard: (file, command)

@@ -159,13 +159,13 @@ def test_a_classical_methods_ensemble_averages_its_whole_image_views():
 
 
 def test_ensemble_views_by_mode_and_request():
-    assert ensemble_views(None, blind=True) == ENSEMBLE_ORDER[:BLIND_ENSEMBLE] and BLIND_ENSEMBLE == 2
-    assert ensemble_views(None, blind=False) == ensemble_views(False, blind=True) == (0,)
-    assert ensemble_views(True, False) == ENSEMBLE_ORDER and ensemble_views(4, True) == ENSEMBLE_ORDER[:4]
-    assert ensemble_views((0, 5), False) == (0, 5)
+    assert ensemble_views(None, BLIND_ENSEMBLE) == ENSEMBLE_ORDER[:BLIND_ENSEMBLE] and BLIND_ENSEMBLE == 2
+    assert ensemble_views(None, 1) == ensemble_views(False, BLIND_ENSEMBLE) == (0,)
+    assert ensemble_views(True, 1) == ENSEMBLE_ORDER and ensemble_views(4, BLIND_ENSEMBLE) == ENSEMBLE_ORDER[:4]
+    assert ensemble_views((0, 5), 1) == (0, 5)
     for bad in (3, 0, (0, 0), (0, 8), ()):
         with pytest.raises(ValueError, match="a count of 1, 2, 4, 8 views, or distinct transform indices"):
-            ensemble_views(bad, False)
+            ensemble_views(bad, 1)
 
 
 def test_bilateral_method_is_the_baseline():

@@ -208,7 +208,7 @@ def test_bad_raw_inputs_get_one_line_and_exit_2(case, tmp_path, raw_model_file, 
     assert not (tmp_path / f"{case}_denoised.dng").exists()
 
 
-@pytest.mark.parametrize("option", [["--sigma", "0.1"], ["-o", "out.png"], ["--ensemble"]])
+@pytest.mark.parametrize("option", [["--sigma", "0.1"], ["-o", "out.png"]])
 def test_raw_refuses_options_of_images(option, tmp_path, raw_model_file, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_synthetic_dng(tmp_path / "shot.dng")
@@ -259,21 +259,26 @@ def test_the_raw_leaderboard_ranks_ours_against_pmrid(tmp_path, monkeypatch):
         "--out",
         str(out),
     ]
-    assert raw_main([*args, "--methods", "PMRID,ours (denoise-raw)"]) == 0
+    assert raw_main([*args, "--methods", "PMRID,ours (denoise-raw),ours (denoise-raw) single view"]) == 0
     table = out.read_text()
     assert "| ISO 1600 | ISO 6400 | s / MP | GMACs / MP |" in table
-    for name in ("noisy", "PMRID", "ours (denoise-raw)", "ours (sRGB blind) after rendering"):
+    names = ("noisy", "PMRID", "ours (denoise-raw)", "ours (denoise-raw) single view")
+    names += ("ours (sRGB blind) after rendering",)
+    for name in names:
         assert f"| {name} |" in table
     work = {line.split(" | ")[0][2:]: line.split(" | ")[-1].rstrip(" |") for line in table.splitlines()}
     assert work["noisy"] == "-" and float(work["PMRID"]) > float(work["ours (denoise-raw)"]) > 0  # a tiny ours here
     rows = list(csv.DictReader(out.with_suffix(".csv").open()))
-    assert len(rows) == 2 * 4 and {row["crop"] for row in rows} == {"64"}
+    assert len(rows) == 2 * len(names) and {row["crop"] for row in rows} == {"64"}
+    by_method = {name: [float(row["raw_psnr"]) for row in rows if row["method"] == name] for name in names[2:4]}
+    assert by_method["ours (denoise-raw)"] != by_method["ours (denoise-raw) single view"]  # two views averaged
     noisy = [float(row["raw_psnr"]) for row in rows if row["method"] == "noisy"]
     assert noisy[0] > noisy[1]  # more noise at the higher ISO
     assert raw_main([*args, "--methods", "PMRID", "--merge"]) == 0  # ours kept from the earlier run
     assert {row["method"] for row in csv.DictReader(out.with_suffix(".csv").open())} >= {"ours (denoise-raw)"}
     table = out.read_text()
-    assert "Kept from an earlier run with the same settings (`--merge`), and timed there: ours (denoise-raw)." in table
+    kept = "ours (denoise-raw), ours (denoise-raw) single view"
+    assert f"Kept from an earlier run with the same settings (`--merge`), and timed there: {kept}." in table
     assert "--methods PMRID --merge" in table
 
 
@@ -355,7 +360,8 @@ def test_whole_run_bench_times_raw_and_photo_runs_and_pmrid(tmp_path, small_ship
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ") and "MP" not in line]
     fast = ["| camera raw DNG -> DNG, --precision bfloat16", "| colour photo, no --sigma, --precision bfloat16"]
     assert [row.split(" | ")[0] for row in rows] == [
-        "| camera raw DNG -> DNG (denoise-raw)",
+        "| camera raw DNG -> DNG (denoise-raw, its default 2 views)",
+        "| camera raw DNG -> DNG, --ensemble 1 (denoise-raw, one view)",
         "| colour photo, no --sigma (denoise-real, its default 2 views)",
         "| colour photo, no --sigma, --ensemble 1 (denoise-real, one view)",
         *(fast if native_bfloat16(torch.device("cpu")) else []),

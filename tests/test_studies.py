@@ -175,5 +175,8 @@ def test_heldout_scores_checkpoints_on_the_images_a_config_holds_out(tmp_path, m
     table = out.read_text()
     assert "seeded synthetic raw" in table and f"{tmp_path / 'setA'} ISO 6400 rendered |" in table
     raw_row = next(line for line in table.splitlines() if line.startswith(f"| {raw}"))
-    assert heldout_main([str(raw), "--config", str(config), "--noise", "raw", "--ensemble", "2"]) == 2
+    views = ["--ensemble", "1,0+5", "--out", str(out)]
+    assert heldout_main([str(raw), "--config", str(config), "--noise", "raw", *views]) == 0
+    rows = [line.split(" |")[0] for line in out.read_text().splitlines() if line.startswith(f"| {raw}")]
+    assert rows == [f"| {raw}, 1 view", f"| {raw}, views 0+5"]
     assert len(raw_row.split("|")) == 2 + 2 * 3 * 2 + 2  # two sets, three ISOs, linear and rendered, the mean

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +12,11 @@ import torch
 from denoise.raw.cfa import pack, unpack
 from denoise.raw.dng import RawFileError, RawImage, read_raw, write_dng
 from denoise.raw.noise_profile import NoiseProfile, estimate_profile, profile_from_iso, sigma_map
+from denoise.raw.views import RAW_ENSEMBLE
 from denoise.sigma import NoiseLevel, parse_strength
+from denoise.transforms.dihedral import ENSEMBLE_ORDER
 
-PlanesFunction = Callable[..., torch.Tensor]  # (planes (1, 4, H, W), NoiseLevel, progress) -> planes
+PlanesFunction = Callable[..., torch.Tensor]  # (planes (1, 4, H, W), NoiseLevel, progress, views) -> planes
 
 
 def choose_profile(image: RawImage, planes: np.ndarray, iso: float | None = None) -> NoiseProfile:
@@ -33,17 +35,19 @@ def denoise_planes(
     strength: float = 1.0,
     progress=None,
     device: str | torch.device = "cpu",
+    views: Sequence[int] = (0,),
 ) -> np.ndarray:
     """Denoise packed planes (4, H, W), normalised linear raw, with ``profile``'s per-pixel noise map.
 
     ``function`` runs on ``device``; ``strength`` scales the map (below 1 keeps more grain, above 1 removes
-    more). Returns (4, H, W) float32.
+    more); ``views``: the Bayer-preserving flips and rotations averaged (:mod:`denoise.raw.views`; indices of
+    :func:`~denoise.transforms.dihedral.dihedral`). Returns (4, H, W) float32.
     """
     strength = parse_strength(strength)
     tensor = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
     shot, read = torch.tensor([profile.shot]), torch.tensor([profile.read])
     level = NoiseLevel.of((sigma_map(tensor, shot, read) * strength).clamp(max=1.0))
-    return function(tensor.to(device), level, progress)[0].cpu().numpy()
+    return function(tensor.to(device), level, progress, tuple(views))[0].cpu().numpy()
 
 
 def shipped_raw_function(device: str = "auto", precision: str = "float32") -> tuple[PlanesFunction, torch.device]:
@@ -57,7 +61,7 @@ def shipped_raw_function(device: str = "auto", precision: str = "float32") -> tu
     resolved = resolve_device(device)
     dtype = resolve_precision(precision, resolved)
     model, _ = load_pretrained("denoise-raw", resolved)
-    return NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True, dtype=dtype), resolved
+    return NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True, dtype=dtype, view_family="bayer"), resolved
 
 
 def denoise_raw_file(
@@ -69,12 +73,14 @@ def denoise_raw_file(
     progress=None,
     on_profile: Callable[[NoiseProfile], None] | None = None,
     device: str | torch.device = "cpu",
+    views: Sequence[int] | None = None,
 ) -> float:
     """Denoise the Bayer mosaic of ``source`` (a camera raw or DNG) into the DNG ``target``; its megapixels.
 
     ``function`` denoises packed planes (default: the shipped raw model); ``iso`` replaces the file's noise
     profile with the stated ISO model's; ``strength`` scales the noise map; ``on_profile`` is told the profile
-    used. Example::
+    used; ``views``: the self-ensemble's flips and rotations (default: the first
+    :data:`~denoise.raw.views.RAW_ENSEMBLE` of :data:`~denoise.transforms.dihedral.ENSEMBLE_ORDER`). Example::
 
         denoise_raw_file("shot.dng", "shot_denoised.dng")
     """
@@ -88,6 +94,7 @@ def denoise_raw_file(
     profile = choose_profile(image, planes, iso)
     if on_profile is not None:
         on_profile(profile)
-    denoised = denoise_planes(planes, profile, function, strength, progress, device)
+    views = ENSEMBLE_ORDER[:RAW_ENSEMBLE] if views is None else views
+    denoised = denoise_planes(planes, profile, function, strength, progress, device, views)
     write_dng(target, image, image.with_normalised(unpack(denoised, packing)))
     return image.visible[2] * image.visible[3] / 1e6

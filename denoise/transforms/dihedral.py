@@ -61,24 +61,30 @@ def dihedral_inverse(x: torch.Tensor, index: int) -> torch.Tensor:
     return x.flip(flips) if flips else x
 
 
+Transform = Callable[[torch.Tensor, int], torch.Tensor]
+
+
 def ensemble_mean(
     fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
     x: torch.Tensor,
     views: Sequence[int],
     extra: torch.Tensor | None = None,
+    transform: Transform = dihedral,
+    inverse: Transform = dihedral_inverse,
 ) -> torch.Tensor:
     """The self-ensemble: the mean over the transforms ``views`` of ``fn`` on each transformed ``x`` (and
     ``extra``, a per-pixel side input such as a noise map, transformed alike), each result transformed back.
 
-    The results are summed in place into the first, so it holds one result beside ``fn``'s own memory; a
-    single identity view is ``fn(x, extra)`` itself. Shape: x (..., H, W), extra (..., H, W) or None -> fn's
-    output, (..., H, W).
+    ``transform``/``inverse``: the views' family, :func:`dihedral` by default (packed Bayer planes have their
+    own, :func:`~denoise.raw.views.bayer_dihedral`). The results are summed in place into the first, so it
+    holds one result beside ``fn``'s own memory; a single identity view is ``fn(x, extra)`` itself. Shape:
+    x (..., H, W), extra (..., H, W) or None -> fn's output, (..., H, W).
     """
     if tuple(views) == (0,):
         return fn(x, extra)
     total = None
     for index in views:
-        result = dihedral_inverse(fn(dihedral(x, index), None if extra is None else dihedral(extra, index)), index)
+        result = inverse(fn(transform(x, index), None if extra is None else transform(extra, index)), index)
         if total is None:  # fn may hand back its input: never add into x itself
             total = result.clone() if result.data_ptr() == x.data_ptr() else result
         else:

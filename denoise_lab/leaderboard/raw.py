@@ -8,7 +8,9 @@ fixed simple rendering (bilinear demosaicking, the camera's white balance and co
 curve; 8-bit, the protocol's metric code) against the rendered clean raw. Methods:
 
 - ``noisy``: the noisy raw itself;
-- ``ours (denoise-raw)``: the shipped raw model, through the same path as ``python -m denoise.infer shot.dng``;
+- ``ours (denoise-raw)``: the shipped raw model, through the same path as ``python -m denoise.infer shot.dng``
+  (its default self-ensemble of Bayer-preserving views, :mod:`denoise.raw.views`);
+- ``ours (denoise-raw) single view``: the same with ``--ensemble 1``, half the time;
 - ``PMRID``: the authors' pretrained network (``--pmrid``), its k-sigma transform fed our profile;
 - ``BM3D + VST``: BM3D per plane after the generalised Anscombe transform, exact unbiased inverse;
 - ``ours (sRGB blind) after rendering``: the noisy raw rendered first, then what ``python -m denoise.infer
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import shlex
 import sys
 import time
@@ -47,12 +50,19 @@ from denoise.models.registry import RAW_PLANES
 from denoise.protocol import image_seed
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_planes, shipped_raw_function
+from denoise.raw.views import RAW_ENSEMBLE
+from denoise.transforms.dihedral import ENSEMBLE_ORDER
 from denoise.utils.machine import machine_description
 from denoise_lab.profile import gmacs_per_megapixel
 from denoise_lab.tables import publish, write_csv
 
 DEFAULT_PMRID = Path(__file__).resolve().parents[2].parent / "shared/models/PMRID/torch_pretrained.ckp"
 RawMethod = Callable[[np.ndarray, float, float], np.ndarray]  # (planes (4, H, W), shot, read) -> planes
+SINGLE_VIEW = "ours (denoise-raw) single view"
+
+
+def _ours(planes: np.ndarray, shot: float, read: float, network, views: tuple[int, ...]) -> np.ndarray:
+    return denoise_planes(planes, NoiseProfile(shot, read), network, views=views)
 
 
 def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], dict[str, float]]:
@@ -62,10 +72,10 @@ def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], d
     skipped, gmacs = [], {}
     try:
         network, _ = shipped_raw_function("cpu")
-        methods["ours (denoise-raw)"] = lambda planes, shot, read: denoise_planes(
-            planes, NoiseProfile(shot, read), network
-        )
-        gmacs["ours (denoise-raw)"] = gmacs_per_megapixel(network.model, RAW_PLANES) / RAW_PLANES
+        one_pass = gmacs_per_megapixel(network.model, RAW_PLANES) / RAW_PLANES
+        for name, views in (("ours (denoise-raw)", ENSEMBLE_ORDER[:RAW_ENSEMBLE]), (SINGLE_VIEW, (0,))):
+            methods[name] = functools.partial(_ours, network=network, views=views)
+            gmacs[name] = one_pass * len(views)
     except CheckpointError as error:
         skipped.append(f"ours (denoise-raw): {error}")
     if pmrid_weights.is_file():
