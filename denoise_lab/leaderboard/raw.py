@@ -12,6 +12,7 @@ curve; 8-bit, the protocol's metric code) against the rendered clean raw. Method
   (its default self-ensemble of Bayer-preserving views, :mod:`denoise.raw.views`);
 - ``ours (denoise-raw) single view``: the same with ``--ensemble 1``, half the time;
 - ``PMRID``: the authors' pretrained network (``--pmrid``), its k-sigma transform fed our profile;
+- ``PMRID with our 2 views``: the same averaged over our default Bayer-preserving views, like for like;
 - ``BM3D + VST``: BM3D per plane after the generalised Anscombe transform, exact unbiased inverse;
 - ``ours (sRGB blind) after rendering``: the noisy raw rendered first, then what ``python -m denoise.infer
   photo.png`` does with no ``--sigma`` (scored after rendering only).
@@ -50,7 +51,7 @@ from denoise.models.registry import RAW_PLANES
 from denoise.protocol import image_seed
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_planes, shipped_raw_function
-from denoise.raw.views import RAW_ENSEMBLE
+from denoise.raw.views import RAW_ENSEMBLE, bayer_dihedral, bayer_dihedral_inverse
 from denoise.transforms.dihedral import ENSEMBLE_ORDER
 from denoise.utils.machine import machine_description
 from denoise_lab.profile import gmacs_per_megapixel
@@ -59,10 +60,27 @@ from denoise_lab.tables import publish, write_csv
 DEFAULT_PMRID = Path(__file__).resolve().parents[2].parent / "shared/models/PMRID/torch_pretrained.ckp"
 RawMethod = Callable[[np.ndarray, float, float], np.ndarray]  # (planes (4, H, W), shot, read) -> planes
 SINGLE_VIEW = "ours (denoise-raw) single view"
+PMRID_VIEWS = f"PMRID with our {RAW_ENSEMBLE} views"
 
 
 def _ours(planes: np.ndarray, shot: float, read: float, network, views: tuple[int, ...]) -> np.ndarray:
     return denoise_planes(planes, NoiseProfile(shot, read), network, views=views)
+
+
+def _with_views(method: RawMethod, views: tuple[int, ...]) -> RawMethod:
+    """``method`` averaged over the Bayer-preserving ``views`` (:mod:`denoise.raw.views`), as ours is."""
+
+    def ensembled(planes: np.ndarray, shot: float, read: float) -> np.ndarray:
+        tensor = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
+        outputs = [
+            bayer_dihedral_inverse(
+                torch.from_numpy(method(bayer_dihedral(tensor, index)[0].numpy(), shot, read))[None], index
+            )
+            for index in views
+        ]
+        return torch.stack(outputs).mean(dim=0)[0].numpy()
+
+    return ensembled
 
 
 def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], dict[str, float]]:
@@ -79,8 +97,10 @@ def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], d
     except CheckpointError as error:
         skipped.append(f"ours (denoise-raw): {error}")
     if pmrid_weights.is_file():
-        methods["PMRID"] = lambda planes, shot, read: pmrid_denoise(planes, shot, read, str(pmrid_weights))
+        methods["PMRID"] = functools.partial(pmrid_denoise, weights=str(pmrid_weights))
+        methods[PMRID_VIEWS] = _with_views(methods["PMRID"], ENSEMBLE_ORDER[:RAW_ENSEMBLE])
         gmacs["PMRID"] = gmacs_per_megapixel(load_pmrid(str(pmrid_weights)), RAW_PLANES, sigma=False) / RAW_PLANES
+        gmacs[PMRID_VIEWS] = gmacs["PMRID"] * RAW_ENSEMBLE
     else:
         skipped.append(f"PMRID: its weights {pmrid_weights} are missing (--pmrid)")
     reason = peer_unavailable("bm3d")
