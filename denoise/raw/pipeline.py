@@ -12,9 +12,8 @@ import torch
 from denoise.raw.cfa import pack, unpack
 from denoise.raw.dng import RawFileError, RawImage, read_raw, write_dng
 from denoise.raw.noise_profile import NoiseProfile, estimate_profile, profile_from_iso, sigma_map
-from denoise.raw.views import RAW_ENSEMBLE
+from denoise.raw.views import RAW_VIEWS
 from denoise.sigma import NoiseLevel, parse_strength
-from denoise.transforms.dihedral import ENSEMBLE_ORDER
 
 PlanesFunction = Callable[..., torch.Tensor]  # (planes (1, 4, H, W), NoiseLevel, progress, views) -> planes
 
@@ -79,8 +78,8 @@ def denoise_raw_file(
 
     ``function`` denoises packed planes (default: the shipped raw model); ``iso`` replaces the file's noise
     profile with the stated ISO model's; ``strength`` scales the noise map; ``on_profile`` is told the profile
-    used; ``views``: the self-ensemble's flips and rotations (default: the first
-    :data:`~denoise.raw.views.RAW_ENSEMBLE` of :data:`~denoise.transforms.dihedral.ENSEMBLE_ORDER`). Example::
+    used; ``views``: the self-ensemble's flips and rotations (default :data:`~denoise.raw.views.RAW_VIEWS`).
+    Example::
 
         denoise_raw_file("shot.dng", "shot_denoised.dng")
     """
@@ -94,7 +93,7 @@ def denoise_raw_file(
     profile = choose_profile(image, planes, iso)
     if on_profile is not None:
         on_profile(profile)
-    views = ENSEMBLE_ORDER[:RAW_ENSEMBLE] if views is None else views
+    views = RAW_VIEWS if views is None else views
     denoised = denoise_planes(planes, profile, function, strength, progress, device, views)
     write_dng(target, image, image.with_normalised(unpack(denoised, packing)))
     return image.visible[2] * image.visible[3] / 1e6

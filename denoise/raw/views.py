@@ -20,12 +20,13 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from denoise.transforms.dihedral import dihedral, dihedral_inverse
+from denoise.transforms.dihedral import ENSEMBLE_ORDER, dihedral, dihedral_inverse
 
 # Views a raw file is denoised with by default: the mosaic and its Bayer-preserving anti-transpose (the first two
 # of ENSEMBLE_ORDER, as the blind model's), for twice the time; on held-out synthetic raw most of what four or
 # eight views gain (results/heldout_ensemble_raw.md).
 RAW_ENSEMBLE = 2
+RAW_VIEWS = ENSEMBLE_ORDER[:RAW_ENSEMBLE]  # their transform indices
 
 
 @functools.cache

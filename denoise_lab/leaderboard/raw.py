@@ -51,8 +51,8 @@ from denoise.models.registry import RAW_PLANES
 from denoise.protocol import image_seed
 from denoise.raw.noise_profile import NoiseProfile
 from denoise.raw.pipeline import denoise_planes, shipped_raw_function
-from denoise.raw.views import RAW_ENSEMBLE, bayer_dihedral, bayer_dihedral_inverse
-from denoise.transforms.dihedral import ENSEMBLE_ORDER
+from denoise.raw.views import RAW_ENSEMBLE, RAW_VIEWS, bayer_dihedral, bayer_dihedral_inverse
+from denoise.transforms.dihedral import ensemble_mean
 from denoise.utils.machine import machine_description
 from denoise_lab.profile import gmacs_per_megapixel
 from denoise_lab.tables import publish, write_csv
@@ -71,14 +71,11 @@ def _with_views(method: RawMethod, views: tuple[int, ...]) -> RawMethod:
     """``method`` averaged over the Bayer-preserving ``views`` (:mod:`denoise.raw.views`), as ours is."""
 
     def ensembled(planes: np.ndarray, shot: float, read: float) -> np.ndarray:
+        def one_view(view: torch.Tensor, extra: None) -> torch.Tensor:
+            return torch.from_numpy(method(view[0].numpy(), shot, read))[None]
+
         tensor = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
-        outputs = [
-            bayer_dihedral_inverse(
-                torch.from_numpy(method(bayer_dihedral(tensor, index)[0].numpy(), shot, read))[None], index
-            )
-            for index in views
-        ]
-        return torch.stack(outputs).mean(dim=0)[0].numpy()
+        return ensemble_mean(one_view, tensor, views, None, bayer_dihedral, bayer_dihedral_inverse)[0].numpy()
 
     return ensembled
 
@@ -91,14 +88,14 @@ def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], d
     try:
         network, _ = shipped_raw_function("cpu")
         one_pass = gmacs_per_megapixel(network.model, RAW_PLANES) / RAW_PLANES
-        for name, views in (("ours (denoise-raw)", ENSEMBLE_ORDER[:RAW_ENSEMBLE]), (SINGLE_VIEW, (0,))):
+        for name, views in (("ours (denoise-raw)", RAW_VIEWS), (SINGLE_VIEW, (0,))):
             methods[name] = functools.partial(_ours, network=network, views=views)
             gmacs[name] = one_pass * len(views)
     except CheckpointError as error:
         skipped.append(f"ours (denoise-raw): {error}")
     if pmrid_weights.is_file():
         methods["PMRID"] = functools.partial(pmrid_denoise, weights=str(pmrid_weights))
-        methods[PMRID_VIEWS] = _with_views(methods["PMRID"], ENSEMBLE_ORDER[:RAW_ENSEMBLE])
+        methods[PMRID_VIEWS] = _with_views(methods["PMRID"], RAW_VIEWS)
         gmacs["PMRID"] = gmacs_per_megapixel(load_pmrid(str(pmrid_weights)), RAW_PLANES, sigma=False) / RAW_PLANES
         gmacs[PMRID_VIEWS] = gmacs["PMRID"] * RAW_ENSEMBLE
     else:
