@@ -16,7 +16,7 @@ from lightning.pytorch.cli import LightningCLI
 
 from denoise.data.datamodule import DataConfigError, DenoiseDataModule
 from denoise.data.registry import resolve_folder
-from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError
+from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError, WarmStartError
 
 
 class DenoiseCLI(LightningCLI):
@@ -62,7 +62,7 @@ def main(args: list[str] | None = None) -> int:
             save_config_kwargs={"overwrite": True},
             args=args,
         )
-    except (NonFiniteLossError, FileNotFoundError, DataConfigError) as error:
+    except (NonFiniteLossError, WarmStartError, FileNotFoundError, DataConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -268,6 +268,7 @@ def history(meta: dict) -> list[str]:
     for index, ((run, *resumes), end) in enumerate(phases):
         start = [f"warm start from `{Path(run['init_from']).name}`"] if _warm_start(run) else []
         start += [f"grown from {_describe_network(run['grown_from'])}"] if run.get("grown_from") else []
+        start += [f"pruned from {_describe_network(run['pruned_from'])}"] if run.get("pruned_from") else []
         start += ["a fresh schedule"] if _warm_start(run) and run.get("restart_schedule") else []
         start += [f"`{'`, `'.join(run['frozen'])}` held fixed"] if run.get("frozen") else []
         notes = [", ".join(start)] if start else []
@@ -321,7 +322,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     phase's hardware (``TRAINER=gpu`` for a GPU). A phase names its last step when it ran on a GPU or is a warm
     start (a first run on the CPU follows the configs' schedule, wherever it stopped); the first names its
     weights' init; a warm start names the previous phase's export, its learning rate, a fresh schedule when it
-    had one, and its network's refine blocks (the only change growth allows); any phase names the seeds of its
+    had one, and its network's refine blocks (the only change growth allows) or its widths where pruning narrowed them
+    from the first phases'; any phase names the seeds of its
     noise and patches where they were not the configs' 0, its precision where it was not its trainer config's,
     and the step its schedule ended at where it stopped before that (``--model.schedule_steps``).
     ``final`` is the shipped network's configuration.
@@ -330,7 +332,7 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         (runs[0], runs[-1], end)
         for runs, end in training_phases(meta.get("runs") or [{"start_step": 0}], meta.get("global_step"))
     ]
-    networks = [phase.get("grown_from") for phase, _, _ in phases[1:]] + [final]
+    networks = [phase.get("grown_from") or phase.get("pruned_from") for phase, _, _ in phases[1:]] + [final]
     experiments = phase_experiments([phase for phase, _, _ in phases], experiment, final)
     commands = []
     for index, (phase, latest, end) in enumerate(phases):
@@ -356,6 +358,8 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
         args += (
             [f"--model.net.init_args.refine_blocks {network['refine_blocks']}"] if network.get("refine_blocks") else []
         )
+        if any(earlier.get("pruned_from") for earlier, _, _ in phases[: index + 1]):  # narrower than the configs'
+            args.append(f"--model.net.init_args.widths [{','.join(str(width) for width in network['widths'])}]")
         train = f"make train EXPERIMENT={experiment}" + (" TRAINER=gpu" if on_gpu else "")
         # the Gaussian experiments now train on the photo mixture; their phases recorded before that (or on
         # CBSD432 alone) name the BSD-only data config

@@ -23,7 +23,7 @@ import wandb
 from torch import nn
 
 from denoise import Denoiser
-from denoise.checkpoint import load_checkpoint
+from denoise.checkpoint import load_checkpoint, save_checkpoint
 from denoise.data.datamodule import DenoiseDataModule
 from denoise.data.images import list_images, read_uint8
 from denoise.data.noise import add_training_noise
@@ -33,7 +33,7 @@ from denoise.io import ImageData, write_image
 from denoise.models import create_model
 from denoise.protocol import image_seed, score_image
 from denoise.train import main as train_main
-from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError, _backfilled
+from denoise.training.lit_module import DenoiseLitModule, NonFiniteLossError, WarmStartError, _backfilled
 from denoise.training.losses import get_loss
 from denoise.utils.machine import machine_description
 
@@ -232,6 +232,14 @@ def test_a_checkpoint_file_resumes_and_validates(image_folders, run):
     assert abs(float(validated["val/psnr_25"]) - logged) < 1e-4  # the same weights, the same seeded noise
     assert train_main(_smoke_args(image_folders, "--trainer.max_steps=12", f"--ckpt_path={last}")) == 0
     assert torch.load(last, weights_only=True)["global_step"] == 12
+
+
+def test_a_warm_start_from_another_network_is_one_line_not_a_traceback(image_folders, run, tmp_path, capsys):
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, create_model("unet", channels=3, widths=[8, 16, 16, 16, 16]), global_step=3)
+    assert train_main(_smoke_args(image_folders, f"--model.init_from={other}", "--trainer.max_steps=5")) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"error: init_from {other} holds a different network") and "narrower widths" in error
 
 
 def test_run_killed_with_sigkill_resumes_from_its_last_save(image_folders, run):
@@ -453,7 +461,7 @@ def test_warm_start_from_a_light_checkpoint_continues_steps_schedule_and_record(
     with pytest.raises(ValueError, match="ends before this run starts"):
         L.Trainer(max_steps=17, logger=False, accelerator="cpu", enable_progress_bar=False).fit(early, data)
     other = DenoiseLitModule(create_model("unet", channels=3, widths=[8, 16]), init_from=str(light))
-    with pytest.raises(ValueError, match="different network"):
+    with pytest.raises(WarmStartError, match="different network"):
         L.Trainer(max_steps=1, logger=False, accelerator="cpu", enable_progress_bar=False).fit(other, data)
 
 

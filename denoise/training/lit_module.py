@@ -23,6 +23,7 @@ from denoise.io import ImageData, write_image
 from denoise.metrics import psnr, raw_psnr, ssim, to_uint8
 from denoise.models.growth import GrowthError, grow_from
 from denoise.models.init import same_network
+from denoise.models.pruning import PruningError, narrower, prune_into
 from denoise.protocol import image_seed
 from denoise.sigma import EIGHT_BIT
 from denoise.training.losses import get_loss
@@ -31,6 +32,10 @@ from denoise.utils.machine import machine_description, ran_on_gpu
 
 class NonFiniteLossError(RuntimeError):
     """Training produced non-finite losses several steps in a row."""
+
+
+class WarmStartError(ValueError):
+    """``init_from`` holds a network this run's cannot start from (see :meth:`DenoiseLitModule.setup`)."""
 
 
 RAW_VALIDATION_ISOS = (1600, 6400, 25600)  # the raw model's validation levels (val/raw_psnr_isoN)
@@ -69,7 +74,8 @@ class DenoiseLitModule(L.LightningModule):
             committed few-MB checkpoint; with the full ``last.ckpt`` use ``--ckpt_path last`` instead. The
             network may also be a larger one that extends the checkpoint's, e.g. with ``refine_blocks`` added:
             its new blocks start as the identity, so training resumes from the same function
-            (:func:`denoise.models.growth.grow_from`).
+            (:func:`denoise.models.growth.grow_from`), or a narrower one (only ``widths`` smaller), which starts
+            from the checkpoint's most salient channels (:func:`denoise.models.pruning.prune_into`).
         restart_schedule: with ``init_from``, warm up and decay over this run's steps alone (a new phase, e.g.
             after growing the network) instead of carrying on the checkpoint's schedule from its step.
         schedule_steps: the step at which the learning-rate schedule ends, counted as the trainer's ``max_steps``
@@ -127,6 +133,7 @@ class DenoiseLitModule(L.LightningModule):
         self._fit_started: float | None = None
         self._compiled_forward = None  # with ``compile``: the compiled network the training steps use
         self._grown_from: dict | None = None  # the smaller network ``init_from`` held, when this one extends it
+        self._pruned_from: dict | None = None  # the wider network ``init_from`` held, when this one narrows it
         self._max_steps = -1  # the trainer's max_steps, counting steps before a warm start, once one is set up
         self._schedule_end: int | None = None  # the step the learning-rate schedule ends at (all steps counted)
 
@@ -216,13 +223,19 @@ class DenoiseLitModule(L.LightningModule):
             self.net.load_state_dict(model.state_dict())
         elif getattr(self.net, "adopt", None) is not None and self.net.adopt(model):
             self._grown_from = dict(model.model_config)  # e.g. a blind model around a trained non-blind UNet
+        elif narrower(self.net.model_config, model.model_config):  # keep the wider network's salient channels
+            try:
+                prune_into(self.net, model)
+            except PruningError as error:
+                raise WarmStartError(f"init_from {self.hparams.init_from}: {error}") from None
+            self._pruned_from = dict(model.model_config)
         else:  # a larger network may start from a smaller one it extends (added blocks start as the identity)
             try:
                 grow_from(self.net, model)
             except GrowthError as error:
-                raise ValueError(
+                raise WarmStartError(
                     f"init_from {self.hparams.init_from} holds a different network ({model.model_config}) than this "
-                    f"run ({self.net.model_config}) and {error}; use the same model config"
+                    f"run ({self.net.model_config}) and {error}; use the same model config, or narrower widths"
                 ) from None
             self._grown_from = dict(model.model_config)
         if "init" in self.net.model_config:  # the copied weights began with the first run's init, not this config's
@@ -265,6 +278,7 @@ class DenoiseLitModule(L.LightningModule):
         run |= {"seed": int(os.environ["PL_GLOBAL_SEED"])} if "PL_GLOBAL_SEED" in os.environ else {}
         run |= {"data_seed": data["seed"]} if "seed" in data else {}
         run |= {"grown_from": self._grown_from} if self._grown_from else {}
+        run |= {"pruned_from": self._pruned_from} if self._pruned_from else {}
         run |= {"restart_schedule": True} if self.hparams.init_from and self.hparams.restart_schedule else {}
         run |= {"frozen": list(self.hparams.freeze)} if self.hparams.freeze else {}
         run |= {"rendered_loss_weight": weight} if (weight := self.hparams.rendered_loss_weight) else {}
