@@ -281,6 +281,14 @@ def test_the_raw_leaderboard_ranks_ours_against_pmrid(tmp_path, monkeypatch):
     kept = "ours (denoise-raw), ours (denoise-raw) single view, PMRID with our 2 views"
     assert f"Kept from an earlier run with the same settings (`--merge`), and timed there: {kept}." in table
     assert "--methods PMRID --merge" in table
+    # a raw checkpoint that does not ship: its two rows, named by its file, beside the shipped model's
+    candidate = random_checkpoint(tmp_path / "narrow.pt", channels=4, widths=(4, 16))
+    rows = ("narrow.pt", "narrow.pt single view")
+    assert raw_main([*args, "--candidate", str(candidate), "--methods", ",".join(rows)]) == 0
+    gmacs = {line.split(" | ")[0][2:]: line.split(" | ")[-1].rstrip(" |") for line in out.read_text().splitlines()}
+    assert 0 < float(gmacs["narrow.pt single view"]) < float(gmacs["narrow.pt"])
+    colour = random_checkpoint(tmp_path / "colour.pt", channels=3)
+    assert raw_main([*args, "--candidate", str(colour)]) == 2  # not a raw model: one line, no table
 
 
 @pytest.mark.parametrize("iso", [400, 6400, 25600])

@@ -11,6 +11,7 @@ curve; 8-bit, the protocol's metric code) against the rendered clean raw. Method
 - ``ours (denoise-raw)``: the shipped raw model, through the same path as ``python -m denoise.infer shot.dng``
   (its default self-ensemble of Bayer-preserving views, :mod:`denoise.raw.views`);
 - ``ours (denoise-raw) single view``: the same with ``--ensemble 1``, half the time;
+- ``--candidate FILE``: a raw checkpoint that does not ship, in the same two rows named by its file;
 - ``PMRID``: the authors' pretrained network (``--pmrid``), its k-sigma transform fed our profile;
 - ``PMRID with our 2 views``: the same averaged over our default Bayer-preserving views, like for like;
 - ``BM3D + VST``: BM3D per plane after the generalised Anscombe transform, exact unbiased inverse;
@@ -59,7 +60,6 @@ from denoise_lab.tables import publish, write_csv
 
 DEFAULT_PMRID = Path(__file__).resolve().parents[2].parent / "shared/models/PMRID/torch_pretrained.ckp"
 RawMethod = Callable[[np.ndarray, float, float], np.ndarray]  # (planes (4, H, W), shot, read) -> planes
-SINGLE_VIEW = "ours (denoise-raw) single view"
 PMRID_VIEWS = f"PMRID with our {RAW_ENSEMBLE} views"
 
 
@@ -80,19 +80,36 @@ def _with_views(method: RawMethod, views: tuple[int, ...]) -> RawMethod:
     return ensembled
 
 
-def raw_methods(pmrid_weights: Path) -> tuple[dict[str, RawMethod], list[str], dict[str, float]]:
+def _network_rows(name: str, network) -> tuple[dict[str, RawMethod], dict[str, float]]:
+    """A raw network's two rows, ``name`` with the default views and ``name single view``, and their GMACs/MP."""
+    one_pass = gmacs_per_megapixel(network.model, RAW_PLANES) / RAW_PLANES
+    rows = {name: RAW_VIEWS, f"{name} single view": (0,)}
+    methods = {row: functools.partial(_ours, network=network, views=views) for row, views in rows.items()}
+    return methods, {row: one_pass * len(views) for row, views in rows.items()}
+
+
+def raw_methods(
+    pmrid_weights: Path, candidates: tuple[Path, ...] = ()
+) -> tuple[dict[str, RawMethod], list[str], dict[str, float]]:
     """The methods that denoise the raw planes, the reasons of those that cannot run, and the networks'
-    multiply-accumulates per megapixel of mosaic (in 1e9, :func:`~denoise_lab.profile.gmacs_per_megapixel`)."""
+    multiply-accumulates per megapixel of mosaic (in 1e9, :func:`~denoise_lab.profile.gmacs_per_megapixel`).
+
+    ``candidates``: raw checkpoints that do not ship (e.g. a narrower network in training), two rows each named
+    by the file, beside the shipped model's; a missing or unreadable one raises CheckpointError, one that is not
+    a raw (4-plane) network ValueError.
+    """
     methods: dict[str, RawMethod] = {"noisy": lambda planes, shot, read: planes}
     skipped, gmacs = [], {}
     try:
         network, _ = shipped_raw_function("cpu")
-        one_pass = gmacs_per_megapixel(network.model, RAW_PLANES) / RAW_PLANES
-        for name, views in (("ours (denoise-raw)", RAW_VIEWS), (SINGLE_VIEW, (0,))):
-            methods[name] = functools.partial(_ours, network=network, views=views)
-            gmacs[name] = one_pass * len(views)
+        own, own_gmacs = _network_rows("ours (denoise-raw)", network)
+        methods, gmacs = methods | own, gmacs | own_gmacs
     except CheckpointError as error:
         skipped.append(f"ours (denoise-raw): {error}")
+    for path in candidates:
+        network = Denoiser.from_checkpoint(str(path), device="cpu").function_for(RAW_PLANES)
+        own, own_gmacs = _network_rows(path.name, network)
+        methods, gmacs = methods | own, gmacs | own_gmacs
     if pmrid_weights.is_file():
         methods["PMRID"] = functools.partial(pmrid_denoise, weights=str(pmrid_weights))
         methods[PMRID_VIEWS] = _with_views(methods["PMRID"], RAW_VIEWS)
@@ -116,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N images of each set")
     parser.add_argument("--methods", help="comma-separated subset of the method names (default: all)")
     parser.add_argument("--pmrid", type=Path, default=DEFAULT_PMRID, help="PMRID's torch_pretrained.ckp")
+    parser.add_argument("--candidate", type=Path, action="append", default=[], metavar="CHECKPOINT",
+                        help="a raw checkpoint that does not ship, scored and timed beside the rest")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
     parser.add_argument("--out", type=Path, default=Path("results/leaderboard_raw.md"))
     parser.add_argument(
@@ -130,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sets = {name: list_images(resolve_folder(name))[: args.limit] for name in args.datasets.split(",")}
         blind = Denoiser.from_checkpoint(None, device="cpu")
-    except (FileNotFoundError, CheckpointError) as error:
+        methods, skipped, gmacs = raw_methods(args.pmrid, tuple(args.candidate))
+    except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    methods, skipped, gmacs = raw_methods(args.pmrid)
     if args.methods:
         wanted = set(args.methods.split(","))
         methods = {name: method for name, method in methods.items() if name in wanted or name == "noisy"}
