@@ -322,10 +322,10 @@ def reproduce(meta: dict, experiment: str, final: dict) -> str:
     phase's hardware (``TRAINER=gpu`` for a GPU). A phase names its last step when it ran on a GPU or is a warm
     start (a first run on the CPU follows the configs' schedule, wherever it stopped); the first names its
     weights' init; a warm start names the previous phase's export, its learning rate, a fresh schedule when it
-    had one, and its network's refine blocks (the only change growth allows) or its widths where pruning narrowed them
-    from the first phases'; any phase names the seeds of its
-    noise and patches where they were not the configs' 0, its precision where it was not its trainer config's,
-    and the step its schedule ended at where it stopped before that (``--model.schedule_steps``).
+    had one, its network's refine blocks (the only change growth allows), and its widths from a pruning on; any
+    phase names the seeds of its noise and patches where they were not the configs' 0, its precision where it was
+    not its trainer config's, and the step its schedule ended at where it stopped before that
+    (``--model.schedule_steps``).
     ``final`` is the shipped network's configuration.
     """
     phases = [
