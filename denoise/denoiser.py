@@ -97,7 +97,8 @@ class NetworkMethod:
     ``channels_last``: run the convolutions on NHWC memory, measured faster on CPUs (``make bench``).
     ``dtype``: the convolutions' compute type, float32 or bfloat16 (:mod:`denoise.precision`); the output is
     float32 either way. ``view_family``: the self-ensemble's flips and rotations, a name in
-    :data:`VIEW_FAMILIES` (``bayer`` for a raw model's packed planes).
+    :data:`VIEW_FAMILIES`; by default the one of the model's input channels (``bayer`` for a raw model's packed
+    planes, :data:`VIEW_FAMILY_OF_CHANNELS`), else ``image``.
     """
 
     model: nn.Module
@@ -106,10 +107,12 @@ class NetworkMethod:
     batch_size: int = 1  # one large tile at a time: on the CPU batching buys no speed, only memory
     channels_last: bool = False
     dtype: torch.dtype = torch.float32
-    view_family: str = "image"
+    view_family: str | None = None
     source: str | None = None  # the checkpoint file it was loaded from, named in reports
 
     def __post_init__(self) -> None:
+        if self.view_family is None:
+            self.view_family = VIEW_FAMILY_OF_CHANNELS.get(getattr(self.model, "channels", None), "image")
         if self.channels_last and isinstance(self.model, nn.Module):
             self.model = self.model.to(memory_format=torch.channels_last)
 
@@ -233,11 +236,9 @@ class Denoiser:
             loaded = {}
             for channels, checkpoint in found.items():
                 model, _ = load_checkpoint(checkpoint, resolved)
-                family = VIEW_FAMILY_OF_CHANNELS.get(model.channels, "image")
                 loaded[channels or model.channels] = NetworkMethod(
-                    model, tile, overlap, channels_last=channels_last, dtype=dtype, view_family=family,
-                    source=Path(checkpoint).name,
-                )  # fmt: skip
+                    model, tile, overlap, channels_last=channels_last, dtype=dtype, source=Path(checkpoint).name
+                )
             return loaded
 
         files = [*paths.values(), *blind_paths.values()]

@@ -60,7 +60,7 @@ def shipped_raw_function(device: str = "auto", precision: str = "float32") -> tu
     resolved = resolve_device(device)
     dtype = resolve_precision(precision, resolved)
     model, _ = load_pretrained("denoise-raw", resolved)
-    return NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True, dtype=dtype, view_family="bayer"), resolved
+    return NetworkMethod(model, None, DEFAULT_OVERLAP, channels_last=True, dtype=dtype), resolved  # Bayer views
 
 
 def denoise_raw_file(
