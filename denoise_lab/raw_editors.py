@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from denoise.infer import main as infer
 from denoise.metrics import psnr
@@ -32,6 +33,7 @@ EDITORS = {
                                                            ":memory:", "--configdir", str(target.parent / "darktable")],
                   "--version"),
 }  # fmt: skip
+RENDERS = 5  # renders of each file per editor; their per-pixel median is scored
 
 
 def render(editor: str, source: Path, target: Path) -> bool:
@@ -39,6 +41,25 @@ def render(editor: str, source: Path, target: Path) -> bool:
     program, arguments, _ = EDITORS[editor]
     result = subprocess.run([program, *arguments(source, target)], capture_output=True, text=True, check=False)
     return result.returncode == 0 and target.is_file()
+
+
+def steady_render(editor: str, source: Path, target: Path, repeats: int = RENDERS) -> np.ndarray | None:
+    """The per-pixel median of ``repeats`` renders of ``source`` (uint8 H x W x 3, BGR), or None when a render
+    failed or the renders differ in size.
+
+    darktable 4.2.1's command line now and then renders a file with another white balance (seen here: one run
+    in six, the same file and settings), so one render is not a measurement; the median of five is the render
+    that at least three agree on.
+    """
+    images = []
+    for index in range(repeats):
+        attempt = target.with_name(f"{target.stem}_{index}{target.suffix}")
+        if not render(editor, source, attempt):
+            return None
+        images.append(cv2.imread(str(attempt)))
+    if len({image.shape for image in images}) != 1:
+        return None
+    return np.median(np.stack(images), axis=0).round().astype(np.uint8)
 
 
 def version(editor: str) -> str:
@@ -63,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"Made by `python -m denoise_lab.raw_editors --iso {args.iso:g} --size {args.size}`: a synthetic raw DNG "
         f"({height} x {width}, RGGB, ISO {args.iso:g}) and its noise-free twin, the first denoised by "
-        "`python -m denoise.infer in.dng -o out.dng`, all three rendered by each editor at its defaults. PSNR of "
-        "the editor's render against its render of the noise-free raw (8-bit JPEG).",
+        "`python -m denoise.infer in.dng -o out.dng`, all three rendered by each editor at its defaults, "
+        f"{RENDERS} times each (the per-pixel median is kept: darktable's command line now and then renders a file "
+        "with another white balance). PSNR of the editor's render against its render of the noise-free raw (8-bit "
+        "JPEG).",
         "",
         "| editor | opened noisy / denoised / clean | render size | noisy PSNR | denoised PSNR |",
         "|---|---|---|---:|---:|",
@@ -77,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             print("error: the CLI could not denoise the DNG", file=sys.stderr)
             return 2
         for editor in found:
-            renders = {name: work / f"{editor}_{name}.jpg" for name in ("noisy", "denoised", "clean")}
-            opened = {name: render(editor, source, renders[name])
-                      for name, source in (("noisy", noisy), ("denoised", denoised), ("clean", clean))}  # fmt: skip
-            images = {name: cv2.imread(str(path)) for name, path in renders.items() if opened[name]}
+            renders = {name: steady_render(editor, source, work / f"{editor}_{name}.jpg")
+                       for name, source in (("noisy", noisy), ("denoised", denoised), ("clean", clean))}  # fmt: skip
+            opened = {name: image is not None for name, image in renders.items()}
+            images = {name: image for name, image in renders.items() if image is not None}
             shapes = {image.shape[:2] for image in images.values()}
             size = " / ".join(f"{w} x {h}" for h, w in sorted(shapes)) or "-"
             scores = [
