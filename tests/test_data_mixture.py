@@ -86,12 +86,23 @@ def test_colour_jitter_runs_on_the_cut_patches(two_sets):
     assert spread(after) > 1.5 * spread(before)  # chroma doubled, less where it clips
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_dead_leaves_join_the_training_images(two_sets, grey):
+    module = _module(two_sets, dead_leaves=2, dead_leaves_size=96, grey=grey)
+    module.setup("fit")
+    assert module.bank.sizes[-2:] == [(96, 96), (96, 96)]  # after the 5 training images
+    assert len(module.bank.sizes) == 7 and module.bank.channels == (1 if grey else 3)
+    assert [path.name for path in module.val_dataset.paths] == ["s3.png", "l2.png"]  # validation unchanged
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"holdout": {"elsewhere": 2}}, "not in data.train_sets"),
         ({"downscales": [1.5]}, "factors in"),
         ({"holdout": {}}, "no validation images"),
+        ({"dead_leaves": -1}, "dead_leaves"),
+        ({"dead_leaves": 2, "dead_leaves_size": 32}, "at least data.patch_size"),
     ],
 )
 def test_settings_that_cannot_work_are_refused(two_sets, kwargs, message):

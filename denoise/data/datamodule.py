@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from denoise.data.colour_jitter import ColourJitter, jitter_colour
+from denoise.data.dead_leaves import dead_leaves_set
 from denoise.data.images import list_images, read_uint8
 from denoise.data.patches import PatchBank, PatchSampler
 from denoise.data.registry import resolve_folder
@@ -43,6 +44,9 @@ class DenoiseDataModule(L.LightningDataModule):
             ``downscale_min_side`` is also kept downscaled by each factor (area filter), so patches come from
             the photograph at several scales (random downscaling of the large photographs).
         downscale_min_side: the long side from which an image gets downscaled copies.
+        dead_leaves: this many synthetic dead-leaves images (:mod:`denoise.data.dead_leaves`: occluding shapes of
+            every size and colour, seeded by ``seed``) join the training images, ``dead_leaves_size`` square each
+            (grey when ``grey``); with ``sample_by_area`` their share of the patches is their share of the area.
         saturation, saturation_p, hue_p, permute_p: colour jitter of the clean colour patches
             (:class:`denoise.data.colour_jitter.ColourJitter`); the defaults leave colours as they are.
         grey: load everything as single-channel grey.
@@ -81,6 +85,8 @@ class DenoiseDataModule(L.LightningDataModule):
         saturation_p: float = 0.0,
         hue_p: float = 0.0,
         permute_p: float = 0.0,
+        dead_leaves: int = 0,
+        dead_leaves_size: int = 512,
     ) -> None:
         super().__init__()
         if patches_per_epoch < batch_size:
@@ -96,6 +102,11 @@ class DenoiseDataModule(L.LightningDataModule):
             raise DataConfigError(f"data.downscales are factors in (0, 1), got {downscales}")
         if val_set is None and not any(holdout.values()):
             raise DataConfigError("no validation images: give data.val_set or hold some out with data.holdout")
+        if dead_leaves < 0 or (dead_leaves and dead_leaves_size < patch_size):
+            raise DataConfigError(
+                f"data.dead_leaves ({dead_leaves}) must be at least 0, and data.dead_leaves_size "
+                f"({dead_leaves_size}) at least data.patch_size ({patch_size})"
+            )
         self.jitter = ColourJitter(tuple(saturation), saturation_p, hue_p, permute_p)
         self.save_hyperparameters()
         self.train_dataset: PatchSampler | None = None
@@ -109,6 +120,7 @@ class DenoiseDataModule(L.LightningDataModule):
         if stage == "fit" and self.train_dataset is None:
             train = train[: hp.train_images] if hp.train_images else train
             images = [scaled for path in train for scaled in self._scales(read_uint8(path, grey=hp.grey))]
+            images += self._synthetic()
             self.bank = PatchBank(images)
             batches = hp.patches_per_epoch // hp.batch_size
             self.train_dataset = PatchSampler(
@@ -147,6 +159,11 @@ class DenoiseDataModule(L.LightningDataModule):
             if min(size) >= self.hparams.patch_size:
                 copies.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
         return copies
+
+    def _synthetic(self) -> list[np.ndarray]:
+        """The ``dead_leaves`` synthetic training images (uint8 RGB, or grey by OpenCV's BT.601 weights)."""
+        images = dead_leaves_set(self.hparams.dead_leaves, self.hparams.dead_leaves_size, self.hparams.seed)
+        return [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) for image in images] if self.hparams.grey else images
 
     def train_dataloader(self) -> DataLoader:
         self.train_dataset.epoch = self.trainer.current_epoch if self.trainer else 0  # new patches every epoch
