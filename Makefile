@@ -8,7 +8,7 @@ DATA_DIR ?= data
 export DENOISE_DATA_DIR ?= $(DATA_DIR)
 
 .DEFAULT_GOAL := help
-DATA_SETS ?= CBSD432 Wallpapers25 CBSD68 Kodak24 McMaster BSD68 Set12 RNI6 PolyU100
+DATA_SETS ?= CBSD432 Wallpapers25 CBSD68 Kodak24 McMaster BSD68 Set12 RNI6 PolyU100 SkimagePhotos
 DATA_MIRROR ?=
 
 # EXPERIMENT: colour, grey, real (the blind photo model), real-grey (its grey twin) or raw (the camera raw model);

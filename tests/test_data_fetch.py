@@ -2,13 +2,18 @@
 
 import hashlib
 import http.server
+import sys
 import threading
+import types
 from functools import partial
 
+import numpy as np
 import pytest
+import skimage.data
 
 from denoise.data.__main__ import main as data_main
-from denoise.data.fetch import COMPLETE_MARKER, FetchError, fetch, is_present
+from denoise.data.fetch import COMPLETE_MARKER, FetchError, fetch, is_present, pixels_sha256
+from denoise.data.images import read_uint8
 from denoise.data.registry import REGISTRY, Archive, ImageSet, get_set
 
 FILES = {"a.png": b"first image bytes" * 100, "b.png": b"second image" * 50, "c.png": b"third" * 10}
@@ -128,11 +133,39 @@ def test_registry_names_sources_and_checksums():
     assert len(REGISTRY["McMaster"].files) == 18 and len(REGISTRY["Wallpapers25"].files) == 25
     assert len(REGISTRY["PolyU100"].files) == 200 and "non-commercial" in REGISTRY["PolyU100"].licence
     assert REGISTRY["Wallpapers25"].split == "train" and REGISTRY["PolyU100"].split == "real"
-    downloadable = [image_set for image_set in REGISTRY.values() if image_set.name != "Wallpapers25"]
+    downloadable = [s for s in REGISTRY.values() if s.name != "Wallpapers25" and not s.package]
     assert all(image_set.base_url.startswith("https://") for image_set in downloadable)
     assert all(image_set.licence for image_set in REGISTRY.values())
     with pytest.raises(ValueError, match="unknown data set 'CIFAR'"):
         get_set("CIFAR")
+
+
+def _package_set(module_name: str, images: dict) -> ImageSet:
+    files = {f"{name}.png": pixels_sha256(image) for name, image in images.items()}
+    return ImageSet("Pkg", "val", "", "test licence", "a package's images", files=files, package=module_name)
+
+
+def test_a_package_set_is_written_from_the_package_and_verified(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    images = {"photo": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8), "dark": np.zeros((8, 8, 3), np.uint8)}
+    package = types.ModuleType("fake_samples")
+    for name, image in images.items():
+        setattr(package, name, lambda image=image: image.copy())
+    monkeypatch.setitem(sys.modules, "fake_samples", package)
+    folder = fetch(_package_set("fake_samples", images), tmp_path, progress=False)
+    assert folder == tmp_path / "val" / "Pkg" and is_present(_package_set("fake_samples", images), tmp_path)
+    for name, image in images.items():
+        assert np.array_equal(read_uint8(folder / f"{name}.png"), image)  # lossless, RGB as the package gives it
+    recorded = _package_set("fake_samples", {"photo": images["photo"][:, ::-1]})  # recorded from other pixels
+    with pytest.raises(FetchError, match="other pixels than Pkg recorded"):
+        fetch(recorded, tmp_path / "b", progress=False)
+    assert not is_present(_package_set("fake_samples", images), tmp_path / "b")
+
+
+def test_the_skimage_set_names_its_photographs():
+    photos = REGISTRY["SkimagePhotos"]
+    assert photos.split == "val" and photos.package == "skimage.data" and len(photos.files) == 7
+    assert all(hasattr(skimage.data, name.removesuffix(".png")) for name in photos.files)
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

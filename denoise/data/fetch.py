@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import importlib
 import os
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import cv2
+import numpy as np
 from tqdm import tqdm
 
 from denoise.data.images import IMAGE_SUFFIXES
@@ -90,6 +93,8 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
         return target
     if image_set.archive is not None:
         return _fetch_archive(image_set, root, mirror, progress)
+    if image_set.package:
+        return _write_from_package(image_set, root, progress)
     if not image_set.files:
         raise FetchError(
             f"{image_set.name}: its files are not recorded, so it cannot be fetched and verified; put its images in "
@@ -124,6 +129,39 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
             _download(url, destination)
             _verify(destination, expected, url)
     (partial / COMPLETE_MARKER).write_text("every file verified against its SHA-256\n")
+    os.replace(partial, target)
+    return target
+
+
+def pixels_sha256(image: np.ndarray) -> str:
+    """SHA-256 of an image's shape, dtype and pixels (what a package's sample image is recorded by)."""
+    image = np.ascontiguousarray(image)
+    return hashlib.sha256(f"{image.shape} {image.dtype} ".encode() + image.tobytes()).hexdigest()
+
+
+def _write_from_package(image_set: ImageSet, root: Path, progress: bool) -> Path:
+    """Write a set made of an installed package's sample images as PNG, each checked by its pixels' SHA-256."""
+    target = root / image_set.folder
+    if target.exists():
+        raise FetchError(f"{target} exists but was not written completely; move it away (or delete it) and fetch again")
+    try:
+        module = importlib.import_module(image_set.package)
+    except ImportError:
+        raise FetchError(f"{image_set.name} is made from {image_set.package}, which is not installed") from None
+    partial = target.with_name(f".{image_set.name}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    for name, expected in tqdm(sorted(image_set.files.items()), desc=image_set.name, unit="file", disable=not progress):
+        image = getattr(module, Path(name).stem)()
+        if pixels_sha256(image) != expected:
+            raise FetchError(
+                f"{image_set.package}.{Path(name).stem}() gives other pixels than {image_set.name} recorded: this "
+                f"version of {image_set.package.split('.')[0]} changed its sample image; install the version the "
+                "checksums were recorded with (scikit-image 0.26) or pass a folder of your own"
+            )
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+        if not cv2.imwrite(str(partial / name), image):
+            raise FetchError(f"could not write {partial / name}; check the data folder's free space and rights")
+    (partial / COMPLETE_MARKER).write_text(f"every image written from {image_set.package}, its pixels verified\n")
     os.replace(partial, target)
     return target
 

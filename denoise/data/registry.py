@@ -5,6 +5,8 @@ with their SHA-256 in ``checksums.json`` beside this module, recorded from the p
 mirrored file must match it. Sets whose files are not recorded yet (DIV2K's archive) cannot be fetched: put
 their images in the folder yourself, or pass any folder path where a set name is accepted. A set with no
 ``base_url`` (Wallpapers25, whose files were made from its sources by downscaling) is copied from a mirror only.
+A set made of an installed package's sample images (SkimagePhotos: scikit-image's photographs) is written from
+the package, each image checked by the SHA-256 of its pixels.
 Large training sets published as one archive (DIV2K, Flickr2K, the Waterloo Exploration Database) carry an
 :class:`Archive`: the fetch downloads and unpacks it, verified when its checksum is recorded.
 """
@@ -47,13 +49,14 @@ class ImageSet:
     """A named image set."""
 
     name: str
-    split: str  # "train", "test" or "real"
+    split: str  # "train", "test", "val" (validation only: never trained on, never a test set) or "real"
     base_url: str  # files are fetched from f"{base_url}/{file name}"
     licence: str
     description: str
     grey: bool = False
-    files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
+    files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256 (of the pixels, for a package's)
     archive: Archive | None = None  # set for sets published as one archive
+    package: str = ""  # a module whose sample images make the set: file "NAME.png" is ``package.NAME()``
 
     @property
     def folder(self) -> str:
@@ -65,8 +68,10 @@ def _checksums() -> dict[str, dict[str, str]]:
     return json.loads(resources.files("denoise.data").joinpath("checksums.json").read_text())
 
 
-def _set(name: str, split: str, base_url: str, licence: str, description: str, grey: bool = False) -> ImageSet:
-    return ImageSet(name, split, base_url, licence, description, grey, _checksums().get(name, {}))
+def _set(
+    name: str, split: str, base_url: str, licence: str, description: str, grey: bool = False, package: str = ""
+) -> ImageSet:
+    return ImageSet(name, split, base_url, licence, description, grey, _checksums().get(name, {}), package=package)
 
 
 REGISTRY: Registry[ImageSet] = Registry(
@@ -151,6 +156,15 @@ REGISTRY: Registry[ImageSet] = Registry(
                 "classic test images: research use",
                 "12 grey test images",
                 grey=True,
+            ),
+            _set(
+                "SkimagePhotos",
+                "val",
+                "",
+                "public domain or CC0-1.0 (each function's docstring in skimage.data)",
+                "7 colour photographs that scikit-image ships (astronaut, cat, coffee, rocket launch, "
+                "immunohistochemistry, retina, Hubble deep field): validation outside every training source",
+                package="skimage.data",
             ),
             _set(
                 "RNI6", "real", f"{_FFDNET}/RNI6", "research use", "6 photos with real, unknown noise (no ground truth)"
