@@ -84,8 +84,9 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
 
     Args:
         image_set: a registered set with recorded files.
-        root: the data folder (``train/``, ``test/``, ``real/`` below it).
-        mirror: a local folder with the same layout to copy from instead of downloading.
+        root: the data folder (``train/``, ``val/``, ``test/``, ``real/`` below it).
+        mirror: a local folder with the same layout to copy from instead of downloading (a set made from a
+            package is written from the package, mirror or not).
         progress: show a progress bar.
     """
     target = root / image_set.folder
