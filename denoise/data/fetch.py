@@ -24,12 +24,12 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from denoise.data.images import IMAGE_SUFFIXES
 from denoise.data.registry import ImageSet
+from denoise.io import ImageData, ImageFileError, write_image
 
 COMPLETE_MARKER = ".complete"
 TIMEOUT_SECONDS = 30
@@ -101,8 +101,7 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
             f"{image_set.name}: its files are not recorded, so it cannot be fetched and verified; put its images in "
             f"{target} yourself or pass the folder's path instead of the name"
         )
-    if target.exists():
-        raise FetchError(f"{target} exists but was not fetched completely; move it away (or delete it) and fetch again")
+    _refuse_stale(target)
     if mirror is None and not image_set.base_url:
         raise FetchError(
             f"{image_set.name} has no download address (its files were made from the sources its registry entry "
@@ -134,6 +133,12 @@ def fetch(image_set: ImageSet, root: Path, mirror: Path | None = None, progress:
     return target
 
 
+def _refuse_stale(target: Path) -> None:
+    """Refuse a set folder that exists without having been fetched (no ``.complete`` marker was checked yet)."""
+    if target.exists():
+        raise FetchError(f"{target} exists but was not fetched completely; move it away (or delete it) and fetch again")
+
+
 def pixels_sha256(image: np.ndarray) -> str:
     """SHA-256 of an image's shape, dtype and pixels (what a package's sample image is recorded by)."""
     image = np.ascontiguousarray(image)
@@ -143,8 +148,7 @@ def pixels_sha256(image: np.ndarray) -> str:
 def _write_from_package(image_set: ImageSet, root: Path, progress: bool) -> Path:
     """Write a set made of an installed package's sample images as PNG, each checked by its pixels' SHA-256."""
     target = root / image_set.folder
-    if target.exists():
-        raise FetchError(f"{target} exists but was not written completely; move it away (or delete it) and fetch again")
+    _refuse_stale(target)
     try:
         module = importlib.import_module(image_set.package)
     except ImportError:
@@ -159,9 +163,10 @@ def _write_from_package(image_set: ImageSet, root: Path, progress: bool) -> Path
                 f"version of {image_set.package.split('.')[0]} changed its sample image; install the version the "
                 "checksums were recorded with (scikit-image 0.26) or pass a folder of your own"
             )
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-        if not cv2.imwrite(str(partial / name), image):
-            raise FetchError(f"could not write {partial / name}; check the data folder's free space and rights")
+        try:
+            write_image(partial / name, ImageData(image))
+        except ImageFileError as error:
+            raise FetchError(str(error)) from None
     (partial / COMPLETE_MARKER).write_text(f"every image written from {image_set.package}, its pixels verified\n")
     os.replace(partial, target)
     return target
@@ -200,8 +205,7 @@ def _unpack(archive: Path, into: Path) -> None:
 def _fetch_archive(image_set: ImageSet, root: Path, mirror: Path | None, progress: bool) -> Path:
     """Download (or copy from a mirror), verify where possible and unpack an archive set's images."""
     spec, target = image_set.archive, root / image_set.folder
-    if target.exists():
-        raise FetchError(f"{target} exists but was not fetched completely; move it away (or delete it) and fetch again")
+    _refuse_stale(target)
     partial = target.with_name(f".{image_set.name}.partial")
     partial.mkdir(parents=True, exist_ok=True)
     if mirror is not None:  # a mirror holds the set unpacked, laid out as the data folder
