@@ -3,9 +3,12 @@
 The ablation is described by a YAML file (``configs/ablation.yaml``): the base training configs, settings
 fixed for every variant, a CPU-time budget and the variants, each a set of config overrides. Every variant is
 trained through the same LightningCLI as ``make train`` until the process has used the budget of CPU time,
-then scored by the validation loop (the evaluation protocol). One JSON line per variant goes to
-``results/ablation.jsonl``, so a stopped ablation resumes with the variants still missing; the summary goes
-to ``results/ablation.md`` and ``results/ablation.png``. Each record carries a fingerprint of what decided its
+then scored by the validation loop (the evaluation protocol). A plan with ``cpu_seconds: null`` trains every
+variant for the trainer's ``max_steps`` instead (equal steps, so a learning-rate schedule can run to its end);
+a plan that validates during training records each run's validation curve (``denoise_lab.ablation_curves``).
+One JSON line per variant goes to ``results/ablation.jsonl``, so a stopped ablation resumes with the variants
+still missing; the summary goes to ``results/ablation.md`` and ``results/ablation.png`` (and
+``results/ablation_curves.png`` when the runs recorded curves). Each record carries a fingerprint of what decided its
 training (its resolved training config, budget and threads): when the plan or a base config changes a
 variant's settings, its records made before no longer count and it trains again.
 """
@@ -31,6 +34,7 @@ from denoise.train import build_cli
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 from denoise.utils.plots import pyplot, save_figure
+from denoise_lab.ablation_curves import ValidationCurve, curve_table, plot_curves
 from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
 SIGMAS = (15, 25, 50)
@@ -113,6 +117,8 @@ def load_plan(path: str | Path) -> dict[str, Any]:
     missing = {"base", "cpu_seconds", "variants"} - set(plan or {})
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(sorted(missing))}; see configs/ablation.yaml")
+    if plan["cpu_seconds"] is None and int(((plan.get("fixed") or {}).get("trainer") or {}).get("max_steps", -1)) < 1:
+        raise ValueError(f"{path}: cpu_seconds is null, so fixed.trainer.max_steps must bound every run")
     for config in plan["base"]:
         if not Path(config).is_file():
             raise FileNotFoundError(f"{path}: base config {config} not found (run from the repository root)")
@@ -155,8 +161,9 @@ def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     torch.set_num_threads(int(plan.get("threads", torch.get_num_threads())))
     cli = build_cli(_cli_args(plan, overrides))
     stamp = _fingerprint(plan, cli)
-    budget = CPUTimeBudget(float(plan["cpu_seconds"]))
-    cli.trainer.callbacks.append(budget)
+    budget = CPUTimeBudget(math.inf if plan["cpu_seconds"] is None else float(plan["cpu_seconds"]))
+    curve = ValidationCurve()
+    cli.trainer.callbacks += [budget, curve]
     start = time.perf_counter()
     cli.trainer.fit(cli.model, cli.datamodule)
     wall = time.perf_counter() - start
@@ -178,6 +185,7 @@ def train_variant(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
         "wall_seconds": wall,
         **{f"psnr_{s}": metrics[f"val/psnr_{s}"] for s in SIGMAS},
         **{f"ssim_{s}": metrics[f"val/ssim_{s}"] for s in SIGMAS},
+        "curve": curve.points,
     }
 
 
@@ -264,19 +272,41 @@ def scored_on(plan: dict[str, Any]) -> str:
     return str(plan.get("scored_on", "CBSD432 images held out of its training"))
 
 
+def budget(plan: dict[str, Any]) -> str:
+    """Each variant's training budget in words: "N steps" or "S CPU seconds"."""
+    if plan["cpu_seconds"] is None:
+        return f"{plan['fixed']['trainer']['max_steps']} steps"
+    return f"{plan['cpu_seconds']:g} CPU seconds"
+
+
+def budget_text(plan: dict[str, Any]) -> str:
+    """How long each variant trained, under which learning rate and on what, as the report's opening says it."""
+    threads, seed, scored = plan.get("threads", "?"), first_seed(plan), scored_on(plan)
+    if plan["cpu_seconds"] is None:
+        return (
+            f"Each variant trained for {budget(plan)} ({threads} threads) from seed {seed} (or the seed its name "
+            f"gives), its learning rate following the model config's schedule to its end, then was scored on "
+            f"{scored}, under the evaluation protocol (PSNR in dB). Where the runs validated during training, the "
+            "curves at the end say whether they had levelled off."
+        )
+    return (
+        f"Each variant trained for {budget(plan)} ({threads} threads, data loading included) from seed {seed} (or "
+        f"the seed its name gives) with a constant learning rate after warm-up, then was scored on {scored}, "
+        "under the evaluation protocol (PSNR in dB). Short runs favour designs that learn fast; the ranking says "
+        "which design to train longer, not where each would end."
+    )
+
+
 def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], plan_path: str) -> str:
-    """Every run, best mean PSNR first, against the baseline design's mean; then the designs over seeds."""
+    """Every run, best mean PSNR first, against the baseline design's mean; then the designs over seeds, then
+    their validation curves where the runs recorded them."""
     records = [results[name] for name in plan["variants"] if name in results]
     designs = design_runs(plan, results)
     reference = design_mean(designs["baseline"]) if "baseline" in designs else None
-    first = first_seed(plan)
+    equal = "steps" if plan["cpu_seconds"] is None else "CPU training time"
     lines = [
-        f"Design ablation at equal CPU training time: `python -m denoise_lab.ablation --plan {plan_path}`.",
-        f"Each variant trained for {plan['cpu_seconds']:g} CPU seconds ({plan.get('threads', '?')} threads, data "
-        f"loading included) from seed {first} (or the seed its name gives) with a constant learning rate after "
-        f"warm-up, then was scored on {scored_on(plan)}, under the evaluation protocol "
-        "(PSNR in dB). Short runs favour designs that learn fast; the ranking says which design to train longer, "
-        "not where each would end. vs baseline: against the mean of the baseline's runs that trained.",
+        f"Design ablation at equal {equal}: `python -m denoise_lab.ablation --plan {plan_path}`.",
+        f"{budget_text(plan)} vs baseline: against the mean of the baseline's runs that trained.",
         f"Machine: {machine_description()}.",
         "",
         "| variant | model, encoding, widths | loss | patch x batch | params | GMACs/MP | steps | MP seen "
@@ -302,6 +332,7 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
             "diverged or did not get going in its budget, so its place in the ranking says nothing about the design.",
         ]
     lines += _spread_table(plan, designs)
+    lines += curve_table(designs)
     missing = [name for name in plan["variants"] if name not in results]
     if missing:
         lines += ["", f"Not yet run under this plan: {', '.join(missing)}."]
@@ -348,7 +379,7 @@ def plot(plan: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlim(floor - 0.5, right + 4.0)
     axes.set_xlabel(f"mean PSNR (sigma 15, 25, 50) minus the baseline's, dB\nscored on {scored_on(plan)}")
-    axes.set_title(f"Ablation: {plan['cpu_seconds']:g} CPU seconds of training per run")
+    axes.set_title(f"Ablation: {budget(plan)} of training per run")
     axes.grid(axis="x", alpha=0.3)
     handles, labels = axes.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))  # one legend entry per kind of mark
@@ -382,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     results = current_results(plan, read_records(jsonl))
     todo = [name for name in (args.only or plan["variants"]) if args.rerun or name not in results]
     for index, name in enumerate(todo, 1):
-        print(f"[{index}/{len(todo)}] {name}: training for {plan['cpu_seconds']:g} CPU seconds", flush=True)
+        print(f"[{index}/{len(todo)}] {name}: training for {budget(plan)}", flush=True)
         record = {"variant": name, **train_variant(plan, plan["variants"][name] or {})}
         results[name] = record
         jsonl.parent.mkdir(parents=True, exist_ok=True)
@@ -393,8 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     atomic_write_text(stem.with_suffix(".md"), render_markdown(plan, results, args.plan))
-    drawn = plot(plan, results, stem.with_suffix(".png"))
-    print(f"wrote {stem.with_suffix('.md')}" + (f" and {stem.with_suffix('.png')}" if drawn else ""))
+    bars, curves = stem.with_suffix(".png"), stem.with_name(stem.name + "_curves.png")
+    drawn = [bars] if plot(plan, results, bars) else []
+    drawn += [curves] if plot_curves(design_runs(plan, results), scored_on(plan), curves) else []
+    print(f"wrote {', '.join(str(path) for path in [stem.with_suffix('.md'), *drawn])}")
     return 0
 
 

@@ -241,3 +241,24 @@ def test_the_report_names_what_the_plan_scores_on():
     assert "scored on CBSD432 images held out of its training," in render_markdown(plan, results, "plan.yaml")
     photos = {**plan, "scored_on": "3 held-out photographs"}
     assert "scored on 3 held-out photographs," in render_markdown(photos, results, "plan.yaml")
+
+
+def test_a_plan_without_a_cpu_budget_trains_equal_steps_and_records_its_curve(photos, tmp_path, capsys):
+    plan = yaml.safe_load(_plan(tmp_path, photos, {"baseline": {}}).read_text())
+    plan["cpu_seconds"] = None
+    path = tmp_path / "steps.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    assert main(["--plan", str(path), "--out", str(tmp_path / "none")]) == 2  # nothing would end the runs
+    assert "cpu_seconds is null, so fixed.trainer.max_steps must bound every run" in capsys.readouterr().err
+    plan["fixed"]["trainer"].update(max_steps=4, val_check_interval=2)
+    plan["fixed"]["model"].update(schedule_steps=4, final_lr_ratio=0.01)
+    path.write_text(yaml.safe_dump(plan))
+    out = tmp_path / "steps"
+    assert main(["--plan", str(path), "--out", str(out)]) == 0
+    (record,) = read_records(out.with_suffix(".jsonl"))
+    assert record["steps"] == 4 and [point[0] for point in record["curve"]] == [2, 4]
+    assert record["curve"][-1][1:] == pytest.approx([record[f"psnr_{s}"] for s in (15, 25, 50)])
+    report = out.with_suffix(".md").read_text()
+    assert "at equal steps" in report and f"trained for 4 steps ({plan['threads']} threads)" in report
+    assert "| baseline | " in report.split("Validation during training")[1]
+    assert (tmp_path / "steps_curves.png").stat().st_size > 10_000
