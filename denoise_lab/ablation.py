@@ -34,10 +34,9 @@ from denoise.train import build_cli
 from denoise.utils.files import atomic_write_text
 from denoise.utils.machine import machine_description
 from denoise.utils.plots import pyplot, save_figure
-from denoise_lab.ablation_curves import ValidationCurve, curve_table, plot_curves
+from denoise_lab.ablation_curves import SIGMAS, ValidationCurve, curve_table, plot_curves
 from denoise_lab.profile import count_parameters, gmacs_per_megapixel
 
-SIGMAS = (15, 25, 50)
 BARELY_TRAINED_DB = 1.0  # a variant this little above its noisy input (mean over sigmas) diverged or stalled
 
 

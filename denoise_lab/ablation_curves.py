@@ -16,7 +16,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from denoise.utils.plots import pyplot, save_figure
 
-SIGMAS = (15, 25, 50)
+SIGMAS = (15, 25, 50)  # the protocol's noise levels (/255) every ablation run is scored at
 
 
 class ValidationCurve(L.Callback):
@@ -45,6 +45,12 @@ def mean_curve(records: list[dict[str, Any]]) -> list[tuple[int, float]]:
     return sorted(means.items())
 
 
+def design_curves(designs: dict[str, list[tuple[int, dict]]]) -> dict[str, list[tuple[int, float]]]:
+    """Design -> its mean curve over its runs (:func:`mean_curve`), for the designs with two points or more."""
+    curves = {design: mean_curve([record for _, record in runs]) for design, runs in designs.items()}
+    return {design: curve for design, curve in curves.items() if len(curve) > 1}
+
+
 def late_gain(curve: list[tuple[int, float]]) -> float | None:
     """PSNR gained over the last quarter of a curve's steps (dB): the last point minus the point nearest to
     three quarters of the way; None for a curve of fewer than two points."""
@@ -58,8 +64,7 @@ def late_gain(curve: list[tuple[int, float]]) -> float | None:
 def curve_table(designs: dict[str, list[tuple[int, dict]]]) -> list[str]:
     """Markdown lines: each design's mean validation curve over its seeds, best last point first, with its
     last-quarter gain; empty when no design recorded a curve."""
-    curves = {design: mean_curve([record for _, record in runs]) for design, runs in designs.items()}
-    curves = {design: curve for design, curve in curves.items() if len(curve) > 1}
+    curves = design_curves(designs)
     if not curves:
         return []
     steps = sorted(set.intersection(*({step for step, _ in curve} for curve in curves.values())))
@@ -84,8 +89,7 @@ def curve_table(designs: dict[str, list[tuple[int, dict]]]) -> list[str]:
 def plot_curves(designs: dict[str, list[tuple[int, dict]]], scored_on: str, path: Path) -> bool:
     """Each design's mean curve, and every run's own curve faintly in the same colour. False (nothing drawn)
     when no design has a curve of two points or more."""
-    curves = {design: mean_curve([record for _, record in runs]) for design, runs in designs.items()}
-    curves = {design: curve for design, curve in curves.items() if len(curve) > 1}
+    curves = design_curves(designs)
     if not curves:
         return False
     figure, axes = pyplot().subplots(figsize=(8.5, 5))
