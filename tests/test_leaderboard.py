@@ -9,7 +9,7 @@ import pytest
 import skimage.data
 import torch
 
-from denoise.baselines.peers import peer_unavailable
+from denoise.baselines.peers import fold_batch_norms, peer_unavailable
 from denoise.checkpoint import save_checkpoint
 from denoise.data.images import read_uint8
 from denoise.io import ImageData, write_image
@@ -235,6 +235,26 @@ def test_ffdnet_adapter_denoises(sets, tmp_path, no_shipped):
         [float(r["psnr"]) for r in rows if r["method"] == "noisy"]
     )
     assert gain > 8
+
+
+def test_folding_batch_norms_keeps_the_function_and_leaves_none():
+    torch.manual_seed(0)
+    body = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+    network = torch.nn.Sequential(body, torch.nn.Conv2d(8, 8, 3), torch.nn.BatchNorm2d(8)).eval()
+    for norm in (body[1], network[2]):  # running statistics and affine terms far from the identity
+        norm.running_mean.normal_(0, 2)
+        norm.running_var.uniform_(0.1, 4)
+        torch.nn.init.normal_(norm.weight, 1, 0.5)
+        torch.nn.init.normal_(norm.bias, 0, 0.5)
+    x = torch.randn(2, 3, 12, 10)
+    with torch.inference_mode():
+        before = network(x)
+        folded = fold_batch_norms(network)
+        after = folded(x)
+    assert folded is network
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert before.abs().max() > 1  # the norms changed the output, so agreement below is not trivial
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-5)
 
 
 def test_bad_arguments_are_one_line(tmp_path, no_shipped, capsys):

@@ -36,7 +36,7 @@ def _conv(cin: int, cout: int, kernel: int, stride: int = 1, separable: bool = F
     else:
         layers["conv"] = nn.Conv2d(cin, cout, kernel, stride, padding)
     if relu:
-        layers["relu"] = nn.ReLU()
+        layers["relu"] = nn.ReLU(inplace=True)
     return nn.Sequential(layers)
 
 
@@ -46,7 +46,7 @@ class _EncoderBlock(nn.Module):
         self.conv1 = _conv(cin, cout // 4, 5, stride, separable=True, relu=True)
         self.conv2 = _conv(cout // 4, cout, 5, separable=True)
         self.proj = nn.Identity() if stride == 1 and cin == cout else _conv(cin, cout, 3, stride, separable=True)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.conv2(self.conv1(x)) + self.proj(x))

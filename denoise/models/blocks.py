@@ -15,6 +15,15 @@ from torch import nn
 from denoise.transforms.haar import HaarDWT
 from denoise.utils.registry import Registry
 
+NEGATIVE_SLOPE = 0.2  # of every LeakyReLU in the UNets' blocks
+
+
+def leaky_relu_(x: torch.Tensor) -> torch.Tensor:
+    """LeakyReLU(0.2) of a convolution's fresh output, in place: the same values and gradients as the
+    out-of-place call without allocating and writing a second activation-sized tensor, which takes a measurable
+    share of a CPU forward pass (``make bench``)."""
+    return F.leaky_relu(x, NEGATIVE_SLOPE, inplace=True)
+
 
 class ConvBlock(nn.Module):
     """Two 3x3 convolutions, each followed by LeakyReLU(0.2).
@@ -29,8 +38,7 @@ class ConvBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.leaky_relu(self.conv1(x), 0.2)
-        return F.leaky_relu(self.conv2(x), 0.2)
+        return leaky_relu_(self.conv2(leaky_relu_(self.conv1(x))))
 
 
 class ResidualBlock(nn.Module):
@@ -51,7 +59,7 @@ class ResidualBlock(nn.Module):
         nn.init.zeros_(self.conv2.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.leaky_relu(self.conv1(x), 0.2))
+        return x + self.conv2(leaky_relu_(self.conv1(x)))
 
 
 class ConvNeXtBlock(nn.Module):

@@ -17,11 +17,9 @@ from collections.abc import Callable
 
 from torch import nn
 
-from denoise.models.blocks import ConvBlock
+from denoise.models.blocks import NEGATIVE_SLOPE, ConvBlock
 from denoise.models.unet import UNet
 from denoise.utils.registry import Registry
-
-NEGATIVE_SLOPE = 0.2  # ConvBlock's LeakyReLU
 
 
 def kaiming_(module: nn.Module) -> nn.Module:
