@@ -332,6 +332,14 @@ def render_markdown(plan: dict[str, Any], results: dict[str, dict[str, Any]], pl
         ]
     lines += _spread_table(plan, designs)
     lines += curve_table(designs)
+    copied = [record for record in records if record.get("copied_from")]
+    if copied:
+        lines += [
+            "",
+            "Not trained by this plan's runs but copied, with the same training config (fingerprint): "
+            + "; ".join(f"{record['variant']} from {record['copied_from']}" for record in copied)
+            + ".",
+        ]
     missing = [name for name in plan["variants"] if name not in results]
     if missing:
         lines += ["", f"Not yet run under this plan: {', '.join(missing)}."]

@@ -262,3 +262,12 @@ def test_a_plan_without_a_cpu_budget_trains_equal_steps_and_records_its_curve(ph
     assert "at equal steps" in report and f"trained for 4 steps ({plan['threads']} threads)" in report
     assert "| baseline | " in report.split("Validation during training")[1]
     assert (tmp_path / "steps_curves.png").stat().st_size > 10_000
+
+
+def test_the_report_names_records_copied_from_another_ablation():
+    plan = {"cpu_seconds": 1, "variants": {"baseline": {}, "wide": {}}}
+    results = {"baseline": _record("baseline", 27.0), "wide": _record("wide", 27.5)}
+    assert "copied" not in render_markdown(plan, results, "plan.yaml")
+    results["baseline"]["copied_from"] = "other.jsonl, its saturation run"
+    report = render_markdown(plan, results, "plan.yaml")
+    assert "fingerprint): baseline from other.jsonl, its saturation run." in report
