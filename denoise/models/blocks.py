@@ -20,8 +20,8 @@ NEGATIVE_SLOPE = 0.2  # of every LeakyReLU in the UNets' blocks
 
 def leaky_relu_(x: torch.Tensor) -> torch.Tensor:
     """LeakyReLU(0.2) of a convolution's fresh output, in place: the same values and gradients as the
-    out-of-place call without allocating and writing a second activation-sized tensor, which takes a measurable
-    share of a CPU forward pass (``make bench``)."""
+    out-of-place call without allocating and writing a second activation-sized tensor (out of place, it took
+    8.5 % of the shipped colour network's forward pass in a CPU profile, docs/training.md)."""
     return F.leaky_relu(x, NEGATIVE_SLOPE, inplace=True)
 
 
